@@ -1,0 +1,68 @@
+"""The one definition of leadpipe's AWS resources.
+
+Both `infra/` (CDK) and the local stack (`tools/localstack.py`) build the
+table, bucket and queues from these descriptions, so the two cannot drift.
+Pure data: no boto3 here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """A DynamoDB table with string `pk`/`sk` keys (single-table design)."""
+
+    logical_name: str
+    partition_key: str = "pk"
+    sort_key: str = "sk"
+    ttl_attribute: str = "expires_at"
+
+
+@dataclass(frozen=True)
+class QueueDef:
+    """An SQS queue consumed by one `on_sqs_message` handler, with its DLQ."""
+
+    logical_name: str
+    handler_timeout_seconds: int
+    batch_size: int = 10
+    max_receive_count: int = 5
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        # AWS advice for Lambda event sources: at least 6x the function timeout.
+        return self.handler_timeout_seconds * 6
+
+
+@dataclass(frozen=True)
+class BucketDef:
+    logical_name: str
+    upload_prefix: str = "uploads/"
+
+
+@dataclass(frozen=True)
+class StackDef:
+    table: TableDef
+    bucket: BucketDef
+    queues: tuple[QueueDef, ...] = field(default_factory=tuple)
+
+
+STACK = StackDef(
+    table=TableDef(logical_name="data"),
+    bucket=BucketDef(logical_name="files"),
+    queues=(
+        # Long-running list maintenance: purge of a deleted list, copy of a
+        # duplicated list, bulk actions too large for one request.
+        QueueDef(logical_name="jobs", handler_timeout_seconds=60, batch_size=1),
+    ),
+)
+
+
+def resource_name(stage: str, logical_name: str) -> str:
+    """Physical name of a resource for a stage: `leadpipe-<stage>-<logical>`."""
+    return f"leadpipe-{stage}-{logical_name}"
+
+
+def dlq_name(stage: str, queue: QueueDef) -> str:
+    return resource_name(stage, f"{queue.logical_name}-dlq")
