@@ -1,0 +1,133 @@
+"""PynamoDB persistence shapes for leadpipe's single table.
+
+Keys (see docs/data-model.md for access patterns and capacity arithmetic):
+
+    token       TOKEN#<sha256(token)>            TOKEN
+    list        WS#<workspace>                   LIST#<list_id>
+    lead        LEAD#<list_id>#<shard>           L#<lead_id>
+    counter     LEAD#<list_id>#<shard>           #COUNT
+    activity    LEAD#<list_id>#<shard>           A#<lead_id>#<activity_id>
+    claim       CLAIM#<list_id>#<sha256(identity value)>   CLAIM
+
+A list's leads spread over `shards` partition keys; each shard carries its own
+lead counter, so neither the leads nor the count of a big list sit on one key.
+The claim item makes DynamoDB itself refuse a second lead with the same
+identity value in a list (conditional put inside the lead's transaction).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.models import Model
+
+from chalicelib.config import get_settings
+
+_settings = get_settings()
+
+
+class _Table(Model):
+    class Meta:
+        table_name = _settings.table_name
+        region = _settings.region
+        # Let botocore pick up AWS_ENDPOINT_URL (the local stack's moto server).
+        host = None
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+
+
+class TokenModel(_Table):
+    workspace = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+
+
+class ListModel(_Table):
+    list_id = UnicodeAttribute()
+    workspace = UnicodeAttribute()
+    name = UnicodeAttribute()
+    identity = UnicodeAttribute()
+    default_region = UnicodeAttribute()
+    shards = NumberAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    copy_status = UnicodeAttribute(null=True)
+
+
+class LeadModel(_Table):
+    lead_id = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    emails = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[var-annotated]
+    phone = UnicodeAttribute(null=True)
+    phone_extension = UnicodeAttribute(null=True)
+    phones = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[var-annotated]
+    company = UnicodeAttribute(null=True)
+    job_title = UnicodeAttribute(null=True)
+    linkedin_url = UnicodeAttribute(null=True)
+    location = UnicodeAttribute(null=True)
+    notes = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, null=True)  # type: ignore[var-annotated]
+    # JSON keeps each custom value's type (number, bool, null) exactly.
+    custom_fields = JSONAttribute(null=True)
+    status = UnicodeAttribute()
+    email_status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    version = NumberAttribute(default=0)
+
+
+class CounterModel(_Table):
+    n = NumberAttribute(default=0)
+
+
+class ActivityModel(_Table):
+    activity_id = UnicodeAttribute()
+    lead_id = UnicodeAttribute()
+    type = UnicodeAttribute()
+    at = UnicodeAttribute()
+    data = JSONAttribute(null=True)
+
+
+class ClaimModel(_Table):
+    lead_id = UnicodeAttribute()
+
+
+def token_key(token_hash: str) -> tuple[str, str]:
+    return f"TOKEN#{token_hash}", "TOKEN"
+
+
+def list_key(workspace: str, list_id: str) -> tuple[str, str]:
+    return f"WS#{workspace}", f"LIST#{list_id}"
+
+
+def shard_pk(list_id: str, shard: int) -> str:
+    return f"LEAD#{list_id}#{shard:03d}"
+
+
+def lead_sk(lead_id: str) -> str:
+    return f"L#{lead_id}"
+
+
+COUNTER_SK = "#COUNT"
+LEAD_SK_PREFIX = "L#"
+
+
+def activity_sk(lead_id: str, activity_id: str) -> str:
+    return f"A#{lead_id}#{activity_id}"
+
+
+def claim_key(list_id: str, identity_fingerprint: str) -> tuple[str, str]:
+    return f"CLAIM#{list_id}#{identity_fingerprint}", "CLAIM"
+
+
+def json_dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}

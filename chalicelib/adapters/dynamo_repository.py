@@ -1,0 +1,341 @@
+"""DynamoDB repository: lists, leads, claims, counters, activity, tokens.
+
+Every write that changes which leads a list holds is one transaction of
+claim + lead + shard counter (+ activity), so the dedupe rule and the count
+can never disagree with the leads, whatever crashes or retries happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamo_models import (
+    COUNTER_SK,
+    LEAD_SK_PREFIX,
+    ActivityModel,
+    ClaimModel,
+    CounterModel,
+    LeadModel,
+    ListModel,
+    TokenModel,
+    _Table,
+    activity_sk,
+    claim_key,
+    json_dict,
+    lead_sk,
+    list_key,
+    shard_pk,
+    token_key,
+)
+from chalicelib.config import get_settings
+from chalicelib.domain.activity import Activity
+from chalicelib.domain.cursor import LeadPosition
+from chalicelib.domain.errors import Conflict, DuplicateLead
+from chalicelib.domain.ids import fingerprint, shard_of
+from chalicelib.domain.lead import Lead
+from chalicelib.domain.lead_list import LeadList
+
+
+def _lead_to_model(lead: Lead, shards: int) -> LeadModel:
+    return LeadModel(
+        shard_pk(lead.list_id, shard_of(lead.id, shards)),
+        lead_sk(lead.id),
+        lead_id=lead.id,
+        list_id=lead.list_id,
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        email=lead.email,
+        emails=list(lead.emails) or None,
+        phone=lead.phone,
+        phone_extension=lead.phone_extension,
+        phones=list(lead.phones) or None,
+        company=lead.company,
+        job_title=lead.job_title,
+        linkedin_url=lead.linkedin_url,
+        location=lead.location,
+        notes=lead.notes,
+        tags=list(lead.tags) or None,
+        custom_fields=dict(lead.custom_fields) or None,
+        status=lead.status,
+        email_status=lead.email_status,
+        created_at=lead.created_at,
+        updated_at=lead.updated_at,
+        version=lead.version,
+    )
+
+
+def _lead_from_model(m: LeadModel) -> Lead:
+    return Lead(
+        id=m.lead_id,
+        list_id=m.list_id,
+        first_name=m.first_name,
+        last_name=m.last_name,
+        email=m.email,
+        emails=tuple(m.emails or ()),
+        phone=m.phone,
+        phone_extension=m.phone_extension,
+        phones=tuple(m.phones or ()),
+        company=m.company,
+        job_title=m.job_title,
+        linkedin_url=m.linkedin_url,
+        location=m.location,
+        notes=m.notes,
+        tags=tuple(m.tags or ()),
+        custom_fields=json_dict(m.custom_fields),
+        status=m.status,
+        email_status=m.email_status,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+        version=int(m.version or 0),
+    )
+
+
+def _list_from_model(m: ListModel) -> LeadList:
+    return LeadList(
+        id=m.list_id,
+        workspace=m.workspace,
+        name=m.name,
+        identity=m.identity,
+        default_region=m.default_region,
+        shards=int(m.shards),
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+        copy_status=m.copy_status,
+    )
+
+
+def _activity_model(lst: LeadList, activity: Activity) -> ActivityModel:
+    return ActivityModel(
+        shard_pk(lst.id, shard_of(activity.lead_id, lst.shards)),
+        activity_sk(activity.lead_id, activity.id),
+        activity_id=activity.id,
+        lead_id=activity.lead_id,
+        type=activity.type,
+        at=activity.at,
+        data=activity.data or None,
+    )
+
+
+def _claim(lst: LeadList, identity_value: str, lead_id: str) -> ClaimModel:
+    pk, sk = claim_key(lst.id, fingerprint(identity_value))
+    return ClaimModel(pk, sk, lead_id=lead_id)
+
+
+def _counter(lst: LeadList, lead_id: str) -> CounterModel:
+    return CounterModel(shard_pk(lst.id, shard_of(lead_id, lst.shards)), COUNTER_SK)
+
+
+def _reason_codes(error: TransactWriteError) -> list[str | None]:
+    return [r.code if r is not None else None for r in (error.cancellation_reasons or [])]
+
+
+class DynamoRepository:
+    def __init__(self) -> None:
+        self._connection: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        # Created on first use, never at import time.
+        if self._connection is None:
+            self._connection = Connection(region=get_settings().region)
+        return self._connection
+
+    # --- tokens -------------------------------------------------------------
+    def put_token(self, token_hash: str, workspace: str, created_at: str) -> None:
+        pk, sk = token_key(token_hash)
+        TokenModel(pk, sk, workspace=workspace, created_at=created_at).save()
+
+    def workspace_for_token(self, token_hash: str) -> str | None:
+        pk, sk = token_key(token_hash)
+        try:
+            return str(TokenModel.get(pk, sk).workspace)
+        except DoesNotExist:
+            return None
+
+    # --- lists --------------------------------------------------------------
+    def create_list(self, lst: LeadList) -> None:
+        self._list_model(lst).save(condition=ListModel.pk.does_not_exist())
+
+    def save_list(self, lst: LeadList) -> None:
+        self._list_model(lst).save(condition=ListModel.pk.exists())
+
+    def _list_model(self, lst: LeadList) -> ListModel:
+        pk, sk = list_key(lst.workspace, lst.id)
+        return ListModel(
+            pk, sk, list_id=lst.id, workspace=lst.workspace, name=lst.name,
+            identity=lst.identity, default_region=lst.default_region, shards=lst.shards,
+            created_at=lst.created_at, updated_at=lst.updated_at, copy_status=lst.copy_status,
+        )
+
+    def get_list(self, workspace: str, list_id: str) -> LeadList | None:
+        pk, sk = list_key(workspace, list_id)
+        try:
+            return _list_from_model(ListModel.get(pk, sk, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def query_lists(self, workspace: str, limit: int,
+                    after_sk: str | None) -> tuple[list[LeadList], str | None]:
+        pk, _ = list_key(workspace, "")
+        last_key = {"pk": {"S": pk}, "sk": {"S": after_sk}} if after_sk else None
+        result = ListModel.query(pk, ListModel.sk.startswith("LIST#"), limit=limit,
+                                 last_evaluated_key=last_key)
+        items = [_list_from_model(m) for m in result]
+        last = result.last_evaluated_key
+        return items, (last["sk"]["S"] if last else None)
+
+    def delete_list_record(self, lst: LeadList) -> None:
+        pk, sk = list_key(lst.workspace, lst.id)
+        ListModel(pk, sk).delete()
+
+    def lead_counts(self, lists: Iterable[LeadList]) -> dict[str, int]:
+        keys: list[tuple[str, str]] = []
+        counts: dict[str, int] = {}
+        for lst in lists:
+            counts[lst.id] = 0
+            keys.extend((shard_pk(lst.id, s), COUNTER_SK) for s in range(lst.shards))
+        for item in CounterModel.batch_get(keys):
+            list_id = item.pk.split("#")[1]
+            counts[list_id] += int(item.n or 0)
+        return counts
+
+    # --- leads --------------------------------------------------------------
+    def insert_lead(self, lst: LeadList, lead: Lead, activity: Activity) -> None:
+        """Add a lead, refused by DynamoDB if the list already holds its identity."""
+        identity_value = lead.identity_value(lst.identity)
+        if identity_value is None:  # guarded by the service; a bug if it happens
+            raise ValueError("lead has no identity value")
+        claim = _claim(lst, identity_value, lead.id)
+        try:
+            with TransactWrite(connection=self.connection) as tx:
+                tx.save(claim, condition=ClaimModel.pk.does_not_exist())
+                tx.save(_lead_to_model(lead, lst.shards),
+                        condition=LeadModel.pk.does_not_exist())
+                tx.update(_counter(lst, lead.id), actions=[CounterModel.n.add(1)])
+                tx.save(_activity_model(lst, activity))
+        except TransactWriteError as exc:
+            holder = self._claim_holder(claim)
+            if "ConditionalCheckFailed" in _reason_codes(exc) and holder not in (None, lead.id):
+                raise DuplicateLead(holder or "", lst.identity) from exc
+            raise
+
+    def _claim_holder(self, claim: ClaimModel) -> str | None:
+        # pynamodb sends a transaction's items grouped by kind, so the position
+        # of a cancellation reason does not tell which of our items failed:
+        # reading the claim does.
+        try:
+            return str(ClaimModel.get(claim.pk, claim.sk, consistent_read=True).lead_id)
+        except DoesNotExist:
+            return None
+
+    def get_lead(self, lst: LeadList, lead_id: str) -> Lead | None:
+        try:
+            model = LeadModel.get(shard_pk(lst.id, shard_of(lead_id, lst.shards)),
+                                  lead_sk(lead_id), consistent_read=True)
+        except DoesNotExist:
+            return None
+        return _lead_from_model(model)
+
+    def update_lead(self, lst: LeadList, before: Lead, after: Lead,
+                    activities: list[Activity]) -> Lead:
+        """Save `after` if nobody changed the lead since `before` was read."""
+        saved = after.with_changes({"version": before.version + 1}, updated_at=after.updated_at)
+        old_id = before.identity_value(lst.identity)
+        new_id = saved.identity_value(lst.identity)
+        try:
+            with TransactWrite(connection=self.connection) as tx:
+                if new_id != old_id and new_id is not None:
+                    tx.save(_claim(lst, new_id, saved.id),
+                            condition=ClaimModel.pk.does_not_exist())
+                tx.save(_lead_to_model(saved, lst.shards),
+                        condition=LeadModel.version == before.version)
+                if new_id != old_id and old_id is not None:
+                    tx.delete(_claim(lst, old_id, saved.id),
+                              condition=ClaimModel.lead_id == saved.id)
+                for activity in activities:
+                    tx.save(_activity_model(lst, activity))
+        except TransactWriteError as exc:
+            codes = _reason_codes(exc)
+            if new_id != old_id and new_id is not None:
+                holder = self._claim_holder(_claim(lst, new_id, saved.id))
+                if holder not in (None, saved.id):
+                    raise DuplicateLead(holder or "", lst.identity) from exc
+            if "ConditionalCheckFailed" in codes:
+                raise Conflict("The lead changed or was deleted meanwhile; read it again",
+                               code="edit_conflict") from exc
+            raise
+        return saved
+
+    def delete_lead(self, lst: LeadList, lead: Lead) -> bool:
+        """Remove a lead and its claim; False if it was already gone."""
+        identity_value = lead.identity_value(lst.identity)
+        model = _lead_to_model(lead, lst.shards)
+        try:
+            with TransactWrite(connection=self.connection) as tx:
+                tx.delete(model, condition=LeadModel.version == lead.version)
+                if identity_value is not None:
+                    tx.delete(_claim(lst, identity_value, lead.id),
+                              condition=ClaimModel.lead_id == lead.id)
+                tx.update(_counter(lst, lead.id), actions=[CounterModel.n.add(-1)])
+        except TransactWriteError as exc:
+            if "ConditionalCheckFailed" in _reason_codes(exc):
+                return False
+            raise
+        return True
+
+    def walk_leads(self, lst: LeadList, start: LeadPosition | None = None,
+                   page_size: int = 200) -> Iterator[tuple[Lead, LeadPosition]]:
+        """Every lead of a list, shard by shard, each with the position just after it."""
+        position = start or LeadPosition(0)
+        for shard in range(position.shard, lst.shards):
+            pk = shard_pk(lst.id, shard)
+            after = position.sk if shard == position.shard else None
+            last_key = {"pk": {"S": pk}, "sk": {"S": after}} if after else None
+            for model in LeadModel.query(pk, LeadModel.sk.startswith(LEAD_SK_PREFIX),
+                                         last_evaluated_key=last_key, page_size=page_size):
+                yield _lead_from_model(model), LeadPosition(shard, model.sk)
+
+    # --- activity -----------------------------------------------------------
+    def add_activity(self, lst: LeadList, activity: Activity) -> None:
+        _activity_model(lst, activity).save()
+
+    def query_activity(self, lst: LeadList, lead_id: str, limit: int,
+                       after_sk: str | None) -> tuple[list[Activity], str | None]:
+        pk = shard_pk(lst.id, shard_of(lead_id, lst.shards))
+        last_key = {"pk": {"S": pk}, "sk": {"S": after_sk}} if after_sk else None
+        result = ActivityModel.query(pk, ActivityModel.sk.startswith(f"A#{lead_id}#"),
+                                     scan_index_forward=False, limit=limit,
+                                     last_evaluated_key=last_key)
+        items = [Activity(id=m.activity_id, lead_id=m.lead_id, type=m.type, at=m.at,
+                          data=json_dict(m.data)) for m in result]
+        last = result.last_evaluated_key
+        return items, (last["sk"]["S"] if last else None)
+
+    # --- purge --------------------------------------------------------------
+    def purge_shard_page(self, list_id: str, identity: str, shard: int,
+                         page_size: int = 100) -> int:
+        """Delete up to one page of a deleted list's shard; returns items deleted.
+
+        Deleting from the head of the shard each time makes the purge resumable
+        and idempotent with no cursor: an empty shard is finished.
+        """
+        pk = shard_pk(list_id, shard)
+        items: list[Any] = list(_Table.query(pk, limit=page_size))
+        if not items:
+            return 0
+        keys = [(pk, item.sk) for item in items]
+        lead_keys = [k for k in keys if k[1].startswith(LEAD_SK_PREFIX)]
+        if lead_keys:
+            for lead in LeadModel.batch_get(lead_keys):
+                value = getattr(lead, identity)
+                if value:
+                    keys.append(claim_key(list_id, fingerprint(value)))
+        with _Table.batch_write() as batch:
+            for item_pk, item_sk in keys:
+                batch.delete(_Table(item_pk, item_sk))
+        return len(items)

@@ -1,0 +1,28 @@
+"""The jobs queue on SQS."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+
+class SqsJobQueue:
+    def __init__(self, queue_name: str, region: str) -> None:
+        self._queue_name = queue_name
+        self._region = region
+        self._client: Any = None
+        self._url: str | None = None
+
+    def _ensure(self) -> tuple[Any, str]:
+        # Created on first use: importing the app must not touch the network.
+        if self._client is None:
+            self._client = boto3.client("sqs", region_name=self._region)
+        if self._url is None:
+            self._url = self._client.get_queue_url(QueueName=self._queue_name)["QueueUrl"]
+        return self._client, self._url
+
+    def send(self, job: dict[str, Any]) -> None:
+        client, url = self._ensure()
+        client.send_message(QueueUrl=url, MessageBody=json.dumps(job))

@@ -1,0 +1,57 @@
+"""A lead's timeline: what happened to it, newest first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.domain.lead import Lead
+
+ACTIVITY_TYPES = (
+    "created", "imported", "edited", "status_changed", "note_added", "tags_changed", "verified",
+)
+MAX_NOTE_LENGTH = 5000
+# Fields whose change is reported on its own line of the timeline, not as "edited".
+_OWN_EVENT = {"status": "status_changed", "tags": "tags_changed"}
+_TRACKED = (
+    "first_name", "last_name", "email", "emails", "phone", "phone_extension", "phones",
+    "company", "job_title", "linkedin_url", "location", "notes", "custom_fields",
+)
+
+
+@dataclass(frozen=True)
+class Activity:
+    id: str
+    lead_id: str
+    type: str
+    at: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_api(self) -> dict[str, Any]:
+        return {"id": self.id, "lead_id": self.lead_id, "type": self.type, "at": self.at,
+                "data": self.data}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def describe_changes(before: Lead, after: Lead) -> list[tuple[str, dict[str, Any]]]:
+    """(activity type, data) for each kind of change between two versions of a lead."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    edited = {
+        name: {"from": _plain(getattr(before, name)), "to": _plain(getattr(after, name))}
+        for name in _TRACKED
+        if getattr(before, name) != getattr(after, name)
+    }
+    if edited:
+        events.append(("edited", {"changes": edited}))
+    if before.status != after.status:
+        events.append((_OWN_EVENT["status"], {"from": before.status, "to": after.status}))
+    if before.tags != after.tags:
+        added = [t for t in after.tags if t not in before.tags]
+        removed = [t for t in before.tags if t not in after.tags]
+        events.append((_OWN_EVENT["tags"], {"added": added, "removed": removed}))
+    return events

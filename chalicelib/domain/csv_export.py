@@ -1,0 +1,63 @@
+"""Leads → CSV, safe to open in a spreadsheet.
+
+A cell that starts with = + - @ (or tab / carriage return) is run as a formula
+by Excel, Sheets and LibreOffice; such cells get a leading apostrophe (OWASP's
+advice). Plain numbers such as E.164 phones (+14155550134) are left as they are:
+they evaluate to themselves, and mangling every phone would hurt round trips.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+
+from chalicelib.domain.lead import Lead
+
+STANDARD_COLUMNS = (
+    "id", "first_name", "last_name", "email", "emails", "phone", "phone_extension", "phones",
+    "company", "job_title", "linkedin_url", "location", "notes", "tags", "status",
+    "email_status", "created_at", "updated_at",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d .()-]*\Z")
+LIST_SEPARATOR = ";"
+
+
+def inert_cell(value: str) -> str:
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return inert_cell(LIST_SEPARATOR.join(str(v) for v in value))
+    return inert_cell(str(value))
+
+
+def custom_columns(custom_keys: Iterable[str]) -> list[tuple[str, str]]:
+    """(header, key) for each custom field; a key equal to a standard column is prefixed."""
+    return [(f"custom.{k}" if k in STANDARD_COLUMNS else k, k) for k in sorted(set(custom_keys))]
+
+
+def iter_csv(leads: Iterable[Lead], custom_keys: Iterable[str]) -> Iterator[str]:
+    """Yield the CSV text chunk by chunk: the header, then one line per lead."""
+    extra = custom_columns(custom_keys)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([*STANDARD_COLUMNS, *(header for header, _ in extra)])
+    for lead in leads:
+        row = [_cell(getattr(lead, column)) for column in STANDARD_COLUMNS]
+        row.extend(_cell(lead.custom_fields.get(key)) for _, key in extra)
+        writer.writerow(row)
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

@@ -1,0 +1,37 @@
+"""Identifiers: time-ordered, URL-safe, prefixed by kind (ls_, ld_, ac_)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lowercase
+
+
+def _b32(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        value, rem = divmod(value, 32)
+        chars.append(_ALPHABET[rem])
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str, *, now_ms: int | None = None) -> str:
+    """`prefix_` + 10 chars of milliseconds + 16 random chars (a ULID in base32).
+
+    Time first so ids sort by creation within a partition.
+    """
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    return f"{prefix}_{_b32(ms, 10)}{_b32(secrets.randbits(80), 16)}"
+
+
+def shard_of(key: str, shards: int) -> int:
+    """Stable shard number in [0, shards) for a key (a lead id)."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % shards
+
+
+def fingerprint(value: str) -> str:
+    """Fixed-length digest of an identity value, used in keys (bounded size)."""
+    return hashlib.sha256(value.encode()).hexdigest()[:40]

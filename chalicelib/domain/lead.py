@@ -1,0 +1,265 @@
+"""The lead: its fields, and turning untrusted input into normalised values.
+
+Only normalised values are stored (E.164 phones, lowercased emails, canonical
+LinkedIn URLs), so the stored value is also the value compared for dedupe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from chalicelib.domain.email_address import normalise_email
+from chalicelib.domain.errors import FieldError, InvalidValue, ValidationFailed
+from chalicelib.domain.linkedin import normalise_linkedin_url
+from chalicelib.domain.phone import normalise_phone
+from chalicelib.domain.statuses import EMAIL_STATUSES, LEAD_STATUSES
+from chalicelib.domain.text import (
+    MAX_CUSTOM_FIELDS,
+    MAX_TAGS,
+    MAX_TEXT_LENGTH,
+    clean_text,
+    normalise_custom_field_key,
+    normalise_tag,
+)
+
+TEXT_FIELDS = ("first_name", "last_name", "company", "job_title", "location", "notes")
+MAX_ALTERNATES = 20
+# Every field a client may send when creating or editing a lead.
+INPUT_FIELDS = frozenset(
+    {*TEXT_FIELDS, "email", "emails", "phone", "phones", "linkedin_url", "tags",
+     "custom_fields", "status"}
+)
+CustomValue = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Lead:
+    id: str
+    list_id: str
+    created_at: str
+    updated_at: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    emails: tuple[str, ...] = ()
+    phone: str | None = None
+    phone_extension: str | None = None
+    phones: tuple[str, ...] = ()
+    company: str | None = None
+    job_title: str | None = None
+    linkedin_url: str | None = None
+    location: str | None = None
+    notes: str | None = None
+    tags: tuple[str, ...] = ()
+    custom_fields: Mapping[str, CustomValue] = field(default_factory=dict)
+    status: str = "new"
+    email_status: str = "pending"
+    version: int = 0
+
+    def identity_value(self, identity: str) -> str | None:
+        value = getattr(self, identity)
+        return value if isinstance(value, str) else None
+
+    def with_changes(self, changes: Mapping[str, Any], *, updated_at: str) -> Lead:
+        return replace(self, **changes, updated_at=updated_at)
+
+    def to_api(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("version")
+        data["emails"] = list(self.emails)
+        data["phones"] = list(self.phones)
+        data["tags"] = list(self.tags)
+        data["custom_fields"] = dict(self.custom_fields)
+        return data
+
+
+def _require_str(value: Any, name: str, errors: list[FieldError]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        errors.append(FieldError(name, "invalid_type", f"{name} must be a string"))
+        return None
+    return value
+
+
+def _require_str_list(value: Any, name: str, limit: int, errors: list[FieldError]) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.append(FieldError(name, "invalid_type", f"{name} must be an array of strings"))
+        return []
+    if len(value) > limit:
+        errors.append(FieldError(name, "too_many_values", f"{name} holds at most {limit} values"))
+        return []
+    return value
+
+
+def _unique(values: list[str], exclude: str | None = None) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for value in values:
+        if value != exclude:
+            seen.setdefault(value, None)
+    return tuple(seen)
+
+
+def _format_alternate_phone(raw: str, region: str) -> str:
+    phone = normalise_phone(raw, region)
+    # Alternates keep an extension in RFC 3966 style so no digit is lost.
+    return phone.e164 if phone.extension is None else f"{phone.e164};ext={phone.extension}"
+
+
+def parse_lead_fields(
+    payload: Mapping[str, Any], *, default_region: str, partial: bool = False
+) -> dict[str, Any]:
+    """Validate and normalise client input into Lead field values.
+
+    With `partial` (PATCH) only the keys present are returned; null clears a
+    field. Raises ValidationFailed listing every bad field at once.
+    """
+    errors: list[FieldError] = []
+    out: dict[str, Any] = {}
+    for key in payload:
+        if key not in INPUT_FIELDS:
+            errors.append(FieldError(str(key), "unknown_field", f"Unknown field {key!r}"))
+
+    def present(name: str) -> bool:
+        return name in payload or not partial
+
+    for name in TEXT_FIELDS:
+        if present(name):
+            raw = _require_str(payload.get(name), name, errors)
+            try:
+                out[name] = None if raw is None else clean_text(raw, field=name)
+            except InvalidValue as exc:
+                errors.append(FieldError(name, exc.code, exc.message))
+
+    if present("email"):
+        raw = _require_str(payload.get("email"), "email", errors)
+        try:
+            out["email"] = _blank_to_none(raw, normalise_email)
+        except InvalidValue as exc:
+            errors.append(FieldError("email", exc.code, exc.message))
+    if present("emails"):
+        emails: list[str] = []
+        for i, raw in enumerate(_require_str_list(payload.get("emails"), "emails",
+                                                  MAX_ALTERNATES, errors)):
+            try:
+                if raw.strip():
+                    emails.append(normalise_email(raw))
+            except InvalidValue as exc:
+                errors.append(FieldError(f"emails[{i}]", exc.code, exc.message))
+        out["emails"] = emails
+
+    if present("phone"):
+        raw = _require_str(payload.get("phone"), "phone", errors)
+        out["phone"], out["phone_extension"] = None, None
+        if raw is not None and raw.strip():
+            try:
+                phone = normalise_phone(raw, default_region)
+                out["phone"], out["phone_extension"] = phone.e164, phone.extension
+            except InvalidValue as exc:
+                errors.append(FieldError("phone", exc.code, exc.message))
+    if present("phones"):
+        phones: list[str] = []
+        for i, raw in enumerate(_require_str_list(payload.get("phones"), "phones",
+                                                  MAX_ALTERNATES, errors)):
+            try:
+                if raw.strip():
+                    phones.append(_format_alternate_phone(raw, default_region))
+            except InvalidValue as exc:
+                errors.append(FieldError(f"phones[{i}]", exc.code, exc.message))
+        out["phones"] = phones
+
+    if present("linkedin_url"):
+        raw = _require_str(payload.get("linkedin_url"), "linkedin_url", errors)
+        try:
+            out["linkedin_url"] = _blank_to_none(raw, normalise_linkedin_url)
+        except InvalidValue as exc:
+            errors.append(FieldError("linkedin_url", exc.code, exc.message))
+
+    if present("tags"):
+        tags: list[str] = []
+        raw_tags = _require_str_list(payload.get("tags"), "tags", MAX_TAGS, errors)
+        for i, raw in enumerate(raw_tags):
+            try:
+                tags.append(normalise_tag(raw))
+            except InvalidValue as exc:
+                errors.append(FieldError(f"tags[{i}]", exc.code, exc.message))
+        out["tags"] = _unique(tags)
+
+    if present("custom_fields"):
+        out["custom_fields"] = _parse_custom_fields(payload.get("custom_fields"), errors)
+
+    if "status" in payload:
+        status = payload["status"]
+        if status not in LEAD_STATUSES:
+            errors.append(FieldError("status", "invalid_status",
+                                     f"status must be one of {', '.join(LEAD_STATUSES)}"))
+        else:
+            out["status"] = status
+
+    if errors:
+        raise ValidationFailed(errors)
+    if "emails" in out:
+        out["emails"] = _unique(out["emails"], exclude=out.get("email"))
+    if "phones" in out:
+        out["phones"] = _unique(out["phones"], exclude=out.get("phone"))
+    return out
+
+
+def _blank_to_none(raw: str | None, normalise: Any) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    result: str = normalise(raw)
+    return result
+
+
+def _parse_custom_fields(value: Any, errors: list[FieldError]) -> dict[str, CustomValue]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors.append(FieldError("custom_fields", "invalid_type", "custom_fields must be an object"))
+        return {}
+    if len(value) > MAX_CUSTOM_FIELDS:
+        errors.append(FieldError("custom_fields", "too_many_custom_fields",
+                                 f"A lead holds at most {MAX_CUSTOM_FIELDS} custom fields"))
+        return {}
+    result: dict[str, CustomValue] = {}
+    for raw_key, raw_value in value.items():
+        try:
+            key = normalise_custom_field_key(str(raw_key))
+        except InvalidValue as exc:
+            errors.append(FieldError(f"custom_fields.{raw_key}", exc.code, exc.message))
+            continue
+        name = f"custom_fields.{key}"
+        if isinstance(raw_value, str):
+            try:
+                result[key] = clean_text(raw_value, field=name, max_length=MAX_TEXT_LENGTH)
+            except InvalidValue as exc:
+                errors.append(FieldError(name, exc.code, exc.message))
+        elif raw_value is None or isinstance(raw_value, bool | int | float):
+            if isinstance(raw_value, float) and raw_value != raw_value:  # NaN
+                errors.append(FieldError(name, "invalid_type", "NaN is not a value"))
+            else:
+                result[key] = raw_value
+        else:
+            errors.append(FieldError(name, "invalid_type",
+                                     "custom field values are strings, numbers, booleans or null"))
+    return result
+
+
+def check_identity(fields: Mapping[str, Any], identity: str) -> None:
+    """A lead must carry its list's identity field: it is what dedupe compares."""
+    if not fields.get(identity):
+        raise ValidationFailed([FieldError(identity, "missing_identity",
+                                           f"{identity} is required: it identifies leads "
+                                           "in this list")])
+
+
+def check_email_status(value: str) -> str:
+    if value not in EMAIL_STATUSES:
+        raise ValidationFailed([FieldError("email_status", "invalid_email_status",
+                                           f"email_status must be one of {', '.join(EMAIL_STATUSES)}")])
+    return value

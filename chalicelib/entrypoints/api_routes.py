@@ -1,0 +1,182 @@
+"""HTTP routes for lists and leads: parse → call a service → respond."""
+
+from __future__ import annotations
+
+from chalice import Blueprint, Response
+
+from chalicelib.bootstrap import services
+from chalicelib.domain.lead_filter import LeadFilter
+from chalicelib.entrypoints.http_support import (
+    BODY_CONTENT_TYPES,
+    handles_errors,
+    json_response,
+    page_args,
+    query,
+    read_json,
+    workspace_of,
+)
+
+api = Blueprint(__name__)
+LEAD_QUERY = {"q", "status", "email_status", "tag", "company", "job_title", "location",
+              "limit", "cursor"}
+PAGE_QUERY = {"limit", "cursor"}
+
+
+@api.route("/health", methods=["GET"])
+@handles_errors
+def health() -> Response:
+    return json_response({"status": "ok"})
+
+
+# --- lists -------------------------------------------------------------------
+@api.route("/lists", methods=["POST"], content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def create_list() -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    lists = services().lists
+    lst = lists.create(workspace, read_json(request))
+    return json_response(lst.to_api(0), status=201)
+
+
+@api.route("/lists", methods=["GET"])
+@handles_errors
+def list_lists() -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    limit, cursor = page_args(query(request, PAGE_QUERY))
+    items, next_cursor = services().lists.page(workspace, limit, cursor)
+    return json_response({"items": items, "next_cursor": next_cursor})
+
+
+@api.route("/lists/{list_id}", methods=["GET"])
+@handles_errors
+def get_list(list_id: str) -> Response:
+    workspace = workspace_of(api.current_request)
+    lists = services().lists
+    return json_response(lists.to_api(lists.get(workspace, list_id)))
+
+
+@api.route("/lists/{list_id}", methods=["PATCH"], content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def update_list(list_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    lists = services().lists
+    return json_response(lists.to_api(lists.update(workspace, list_id, read_json(request))))
+
+
+@api.route("/lists/{list_id}", methods=["DELETE"])
+@handles_errors
+def delete_list(list_id: str) -> Response:
+    workspace = workspace_of(api.current_request)
+    services().lists.delete(workspace, list_id)
+    return Response(body="", status_code=204)
+
+
+@api.route("/lists/{list_id}/duplicate", methods=["POST"], content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def duplicate_list(list_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    lists = services().lists
+    copy = lists.duplicate(workspace, list_id, read_json(request))
+    return json_response(lists.to_api(copy), status=201)
+
+
+@api.route("/lists/{list_id}/export", methods=["GET"])
+@handles_errors
+def export_list(list_id: str) -> Response:
+    workspace = workspace_of(api.current_request)
+    body = "".join(services().leads.export_csv(workspace, list_id))
+    return Response(body=body, status_code=200, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{list_id}.csv"',
+    })
+
+
+# --- leads -------------------------------------------------------------------
+@api.route("/lists/{list_id}/leads", methods=["POST"], content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def create_lead(list_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    lead = services().leads.create(workspace, list_id, read_json(request))
+    return json_response(lead.to_api(), status=201)
+
+
+@api.route("/lists/{list_id}/leads/batch", methods=["POST"], content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def create_leads_batch(list_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    return json_response(services().leads.create_batch(workspace, list_id, read_json(request)))
+
+
+@api.route("/lists/{list_id}/leads", methods=["GET"])
+@handles_errors
+def search_leads(list_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    params = query(request, LEAD_QUERY)
+    limit, cursor = page_args(params)
+    lead_filter = LeadFilter.parse({k: v for k, v in params.items()
+                                    if k not in ("limit", "cursor")})
+    items, next_cursor = services().leads.search(workspace, list_id, lead_filter, limit, cursor)
+    return json_response({"items": [lead.to_api() for lead in items],
+                          "next_cursor": next_cursor})
+
+
+@api.route("/lists/{list_id}/leads/bulk", methods=["POST"], content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def bulk_leads(list_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    affected, complete = services().leads.bulk(workspace, list_id, read_json(request))
+    return json_response({"affected": affected, "complete": complete},
+                         status=200 if complete else 202)
+
+
+@api.route("/lists/{list_id}/leads/{lead_id}", methods=["GET"])
+@handles_errors
+def get_lead(list_id: str, lead_id: str) -> Response:
+    workspace = workspace_of(api.current_request)
+    return json_response(services().leads.get(workspace, list_id, lead_id).to_api())
+
+
+@api.route("/lists/{list_id}/leads/{lead_id}", methods=["PATCH"],
+           content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def update_lead(list_id: str, lead_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    lead = services().leads.update(workspace, list_id, lead_id, read_json(request))
+    return json_response(lead.to_api())
+
+
+@api.route("/lists/{list_id}/leads/{lead_id}", methods=["DELETE"])
+@handles_errors
+def delete_lead(list_id: str, lead_id: str) -> Response:
+    workspace = workspace_of(api.current_request)
+    services().leads.delete(workspace, list_id, lead_id)
+    return Response(body="", status_code=204)
+
+
+@api.route("/lists/{list_id}/leads/{lead_id}/activity", methods=["GET"])
+@handles_errors
+def lead_activity(list_id: str, lead_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    limit, cursor = page_args(query(request, PAGE_QUERY))
+    items, next_cursor = services().leads.activity(workspace, list_id, lead_id, limit, cursor)
+    return json_response({"items": [a.to_api() for a in items], "next_cursor": next_cursor})
+
+
+@api.route("/lists/{list_id}/leads/{lead_id}/notes", methods=["POST"],
+           content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def add_note(list_id: str, lead_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    note = services().leads.add_note(workspace, list_id, lead_id, read_json(request))
+    return json_response(note.to_api(), status=201)

@@ -1,0 +1,52 @@
+"""Background jobs from the jobs queue: list purge, list copy, bulk by filter.
+
+Each job is idempotent (SQS delivers at least once) and works within a time
+budget; what is left is sent back to the queue as a continuation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from chalicelib.domain.bulk import BulkRequest
+from chalicelib.domain.cursor import LeadPosition
+from chalicelib.services.leads import LeadService
+from chalicelib.services.lists import ListService
+from chalicelib.services.ports import JobQueue
+
+
+class UnknownJob(ValueError):
+    """A message on the jobs queue that no handler understands."""
+
+
+class JobRunner:
+    def __init__(self, lists: ListService, leads: LeadService, jobs: JobQueue, *,
+                 budget_seconds: float) -> None:
+        self._lists = lists
+        self._leads = leads
+        self._jobs = jobs
+        self._budget = budget_seconds
+
+    def run(self, job: Mapping[str, Any]) -> None:
+        deadline = time.monotonic() + self._budget
+        kind = job.get("type")
+        if kind == "purge_list":
+            done = self._lists.purge(job["list_id"], job["workspace"], job["identity"],
+                                     int(job["shards"]), deadline=deadline)
+            if not done:
+                self._jobs.send(dict(job))
+        elif kind == "copy_list":
+            copy = self._lists.get(job["workspace"], job["copy_id"])
+            position = LeadPosition.decode(job["position"]) if job.get("position") \
+                else None
+            self._lists.continue_copy(job["workspace"], job["source_id"], copy.id, position,
+                                      deadline=deadline)
+        elif kind == "bulk":
+            lst = self._lists.get(job["workspace"], job["list_id"])
+            position = LeadPosition.decode(job["position"], lst.shards)
+            self._leads.continue_bulk(lst, BulkRequest.from_job(job["request"]), position,
+                                      deadline=deadline)
+        else:
+            raise UnknownJob(f"unknown job type {kind!r}")

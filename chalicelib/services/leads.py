@@ -1,0 +1,237 @@
+"""Use cases on leads: add (one or a batch), read, search, edit, delete, bulk, notes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from chalicelib.domain.activity import MAX_NOTE_LENGTH, Activity, describe_changes
+from chalicelib.domain.bulk import BulkRequest, parse_bulk_request
+from chalicelib.domain.clock import utc_now_iso
+from chalicelib.domain.csv_export import iter_csv
+from chalicelib.domain.cursor import LeadPosition, decode_cursor, encode_cursor
+from chalicelib.domain.errors import (
+    BadRequest,
+    Conflict,
+    DuplicateLead,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+)
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.lead import Lead, check_identity, parse_lead_fields
+from chalicelib.domain.lead_filter import LeadFilter
+from chalicelib.domain.lead_list import LeadList
+from chalicelib.services.lists import ListService
+from chalicelib.services.ports import JobQueue, Repository
+
+# A search that matches rarely must not read a whole 1M-lead list in one
+# request: past this many leads examined it returns what it has and a cursor.
+MAX_EXAMINED_PER_PAGE = 5000
+MAX_EXPORT_LEADS = 20_000  # keeps the CSV under Lambda's 6 MB response limit
+
+
+class LeadService:
+    def __init__(self, repo: Repository, lists: ListService, jobs: JobQueue, *,
+                 budget_seconds: float, max_batch: int) -> None:
+        self._repo = repo
+        self._lists = lists
+        self._jobs = jobs
+        self._budget = budget_seconds
+        self._max_batch = max_batch
+
+    # --- add ----------------------------------------------------------------
+    def _new_lead(self, lst: LeadList, payload: Any) -> Lead:
+        if not isinstance(payload, dict):
+            raise ValidationFailed([FieldError("lead", "invalid_type", "a lead is an object")])
+        fields = parse_lead_fields(payload, default_region=lst.default_region)
+        check_identity(fields, lst.identity)
+        now = utc_now_iso()
+        return Lead(id=new_id("ld"), list_id=lst.id, created_at=now, updated_at=now, **fields)
+
+    def _insert(self, lst: LeadList, lead: Lead, source: str) -> None:
+        activity = Activity(new_id("ac"), lead.id, "created", lead.created_at, {"source": source})
+        self._repo.insert_lead(lst, lead, activity)
+
+    def create(self, workspace: str, list_id: str, payload: Mapping[str, Any]) -> Lead:
+        lst = self._lists.get(workspace, list_id)
+        lead = self._new_lead(lst, payload)
+        self._insert(lst, lead, "api")
+        return lead
+
+    def create_batch(self, workspace: str, list_id: str,
+                     payload: Mapping[str, Any]) -> dict[str, Any]:
+        lst = self._lists.get(workspace, list_id)
+        extra = set(payload) - {"leads"}
+        leads = payload.get("leads")
+        if extra:
+            raise ValidationFailed([FieldError(k, "unknown_field", f"Unknown field {k!r}")
+                                    for k in sorted(extra)])
+        if not isinstance(leads, list) or not 1 <= len(leads) <= self._max_batch:
+            raise ValidationFailed([FieldError("leads", "invalid_type",
+                                               f"leads is an array of 1 to {self._max_batch} "
+                                               "lead objects")])
+        results: list[dict[str, Any]] = []
+        counts = {"created": 0, "duplicate": 0, "invalid": 0}
+        for index, item in enumerate(leads):
+            try:
+                lead = self._new_lead(lst, item)
+                self._insert(lst, lead, "api_batch")
+                result: dict[str, Any] = {"index": index, "status": "created",
+                                          "lead_id": lead.id}
+            except ValidationFailed as exc:
+                result = {"index": index, "status": "invalid",
+                          "errors": [e.as_dict() for e in exc.errors]}
+            except DuplicateLead as exc:
+                result = {"index": index, "status": "duplicate",
+                          "lead_id": exc.existing_lead_id}
+            counts[result["status"]] += 1
+            results.append(result)
+        return {"created": counts["created"], "duplicates": counts["duplicate"],
+                "invalid": counts["invalid"], "results": results}
+
+    # --- read ---------------------------------------------------------------
+    def get(self, workspace: str, list_id: str, lead_id: str) -> Lead:
+        lst = self._lists.get(workspace, list_id)
+        return self._get(lst, lead_id)
+
+    def _get(self, lst: LeadList, lead_id: str) -> Lead:
+        lead = self._repo.get_lead(lst, lead_id) if lead_id.startswith("ld_") else None
+        if lead is None:
+            raise NotFound("Lead not found", details={"lead_id": lead_id})
+        return lead
+
+    def search(self, workspace: str, list_id: str, lead_filter: LeadFilter, limit: int,
+               cursor: str | None) -> tuple[list[Lead], str | None]:
+        lst = self._lists.get(workspace, list_id)
+        start = LeadPosition.decode(cursor, lst.shards) if cursor else None
+        items: list[Lead] = []
+        position = start
+        examined = 0
+        for lead, position in self._repo.walk_leads(lst, start, page_size=min(500, limit * 5)):
+            examined += 1
+            if lead_filter.matches(lead):
+                items.append(lead)
+            if len(items) >= limit or examined >= MAX_EXAMINED_PER_PAGE:
+                return items, position.encode()
+        return items, None
+
+    # --- edit ---------------------------------------------------------------
+    def update(self, workspace: str, list_id: str, lead_id: str,
+               payload: Mapping[str, Any]) -> Lead:
+        lst = self._lists.get(workspace, list_id)
+        before = self._get(lst, lead_id)
+        changes = parse_lead_fields(payload, default_region=lst.default_region, partial=True)
+        if lst.identity in changes:
+            check_identity(changes, lst.identity)
+        return self._apply(lst, before, changes)
+
+    def _apply(self, lst: LeadList, before: Lead, changes: Mapping[str, Any]) -> Lead:
+        now = utc_now_iso()
+        after = before.with_changes(changes, updated_at=now)
+        events = describe_changes(before, after)
+        if not events:
+            return before
+        activities = [Activity(new_id("ac"), before.id, kind, now, data)
+                      for kind, data in events]
+        return self._repo.update_lead(lst, before, after, activities)
+
+    def delete(self, workspace: str, list_id: str, lead_id: str) -> None:
+        lst = self._lists.get(workspace, list_id)
+        lead = self._get(lst, lead_id)
+        if not self._repo.delete_lead(lst, lead):
+            raise Conflict("The lead changed or was deleted meanwhile; read it again",
+                           code="edit_conflict")
+
+    # --- bulk ---------------------------------------------------------------
+    def bulk(self, workspace: str, list_id: str,
+             payload: Mapping[str, Any]) -> tuple[int, bool]:
+        """Apply a bulk action; returns (affected, complete).
+
+        A selection by filter over a big list continues in the background
+        when the request's time budget runs out (complete is then False).
+        """
+        lst = self._lists.get(workspace, list_id)
+        request = parse_bulk_request(payload)
+        deadline = time.monotonic() + self._budget
+        if request.lead_ids is not None:
+            affected = 0
+            for lead_id in request.lead_ids:
+                lead = self._repo.get_lead(lst, lead_id) if lead_id.startswith("ld_") else None
+                if lead is not None and self._apply_bulk(lst, request, lead):
+                    affected += 1
+            return affected, True
+        return self.continue_bulk(lst, request, None, deadline=deadline)
+
+    def continue_bulk(self, lst: LeadList, request: BulkRequest, start: LeadPosition | None,
+                      *, deadline: float) -> tuple[int, bool]:
+        lead_filter = request.filter or LeadFilter()
+        affected = 0
+        for lead, position in self._repo.walk_leads(lst, start):
+            if lead_filter.matches(lead) and self._apply_bulk(lst, request, lead):
+                affected += 1
+            if time.monotonic() > deadline:
+                self._jobs.send({"type": "bulk", "workspace": lst.workspace, "list_id": lst.id,
+                                 "request": request.to_job(), "position": position.encode()})
+                return affected, False
+        return affected, True
+
+    def _apply_bulk(self, lst: LeadList, request: BulkRequest, lead: Lead) -> bool:
+        for _ in range(3):  # re-read and retry when an edit raced with us
+            try:
+                if request.action == "delete":
+                    return self._repo.delete_lead(lst, lead)
+                changes = request.changes_for(lead)
+                if changes is None:
+                    return False
+                self._apply(lst, lead, changes)
+                return True
+            except Conflict:
+                fresh = self._repo.get_lead(lst, lead.id)
+                if fresh is None:
+                    return False
+                lead = fresh
+        return False
+
+    # --- activity -------------------------------------------------------------
+    def activity(self, workspace: str, list_id: str, lead_id: str, limit: int,
+                 cursor: str | None) -> tuple[list[Activity], str | None]:
+        lst = self._lists.get(workspace, list_id)
+        self._get(lst, lead_id)
+        after = None
+        if cursor:
+            after = decode_cursor(cursor).get("k")
+            if not isinstance(after, str) or not after.startswith(f"A#{lead_id}#"):
+                raise BadRequest("cursor is not valid", code="invalid_cursor")
+        items, last = self._repo.query_activity(lst, lead_id, limit, after)
+        return items, (encode_cursor({"k": last}) if last else None)
+
+    def add_note(self, workspace: str, list_id: str, lead_id: str,
+                 payload: Mapping[str, Any]) -> Activity:
+        lst = self._lists.get(workspace, list_id)
+        self._get(lst, lead_id)
+        extra = set(payload) - {"text"}
+        text = payload.get("text")
+        errors = [FieldError(k, "unknown_field", f"Unknown field {k!r}") for k in sorted(extra)]
+        if not isinstance(text, str) or not text.strip():
+            errors.append(FieldError("text", "required", "text is a non-empty string"))
+        elif len(text.strip()) > MAX_NOTE_LENGTH:
+            errors.append(FieldError("text", "value_too_long",
+                                     f"a note is at most {MAX_NOTE_LENGTH} characters"))
+        if errors or not isinstance(text, str):
+            raise ValidationFailed(errors)
+        note = Activity(new_id("ac"), lead_id, "note_added", utc_now_iso(),
+                        {"text": text.strip()})
+        self._repo.add_activity(lst, note)
+        return note
+
+    # --- export ---------------------------------------------------------------
+    def export_csv(self, workspace: str, list_id: str) -> Iterator[str]:
+        lst = self._lists.get(workspace, list_id)
+        leads = [lead for lead, _ in self._repo.walk_leads(lst, page_size=500)]
+        if len(leads) > MAX_EXPORT_LEADS:
+            raise BadRequest(f"Lists over {MAX_EXPORT_LEADS} leads are exported in the "
+                             "background (not yet available)", code="export_too_large")
+        keys = {key for lead in leads for key in lead.custom_fields}
+        return iter_csv(leads, keys)

@@ -1,0 +1,584 @@
+"""Play AWS Lambda for a Chalice app's SQS and schedule handlers, locally.
+
+In AWS, an SQS event source mapping polls the queue and invokes the function,
+and EventBridge invokes scheduled functions. Locally there is no Lambda, so
+this pump does both, against whatever SQS the client points at (moto's server
+over HTTP, or in-process moto under `mock_aws`).
+
+SQS semantics reproduced (event source mapping with ReportBatchItemFailures):
+- a batch is up to `batch_size` messages (ReceiveMessage allows at most 10);
+- the handler returns None / {} / {"batchItemFailures": []}: the whole batch is
+  deleted; it returns {"batchItemFailures": [{"itemIdentifier": id}, ...]}:
+  every message except those is deleted; an invalid failure list or a raised
+  exception: nothing is deleted and the batch reappears after the queue's
+  visibility timeout;
+- redrive to the DLQ after maxReceiveCount receives is left to SQS itself:
+  moto (checked on 5.2.5, `SQSBackend.receive_message`) enforces the queue's
+  RedrivePolicy on ReceiveMessage exactly as SQS does, moving a message whose
+  receive count reached maxReceiveCount to the DLQ instead of returning it.
+  Doing it here too would move messages twice.
+
+Run `python -m tools.event_pump` to pump for the top-level `app.py`.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from chalice.app import (
+    Chalice,
+    CloudWatchEventConfig,
+    ScheduledEventConfig,
+    ScheduleExpression,
+    SQSEventConfig,
+)
+from chalice.local import LambdaContext
+
+log = logging.getLogger(__name__)
+
+AwsClient = Any  # boto3 clients are generated at runtime; no stubs in this project.
+Handler = Callable[[dict[str, Any], Any], Any]
+Clock = Callable[[], float]
+Step = Callable[[datetime], datetime | None]
+
+MAX_RECEIVE_BATCH = 10  # ReceiveMessage's own limit, whatever batch_size says.
+# Chalice's deployment defaults, used for the LambdaContext handed to handlers
+# so that get_remaining_time_in_millis() behaves like in AWS.
+DEFAULT_FUNCTION_TIMEOUT_SECONDS = 60
+DEFAULT_MEMORY_MB = 128
+FAKE_ACCOUNT_ID = "123456789012"  # moto's default account
+
+
+class EventPump:
+    """Deliver SQS messages and schedule ticks to a Chalice app's handlers."""
+
+    def __init__(
+        self,
+        app: Chalice,
+        sqs_client: AwsClient,
+        *,
+        wait_seconds: int = 1,
+        clock: Clock = time.monotonic,
+        wall_clock: Callable[[], datetime] | None = None,
+        function_timeout_seconds: int = DEFAULT_FUNCTION_TIMEOUT_SECONDS,
+    ) -> None:
+        """`clock` drives schedules (inject it in tests). `wall_clock` gives the
+        UTC time at construction, only to place cron schedules and event times
+        on the calendar: wall time is then derived from `clock`, so a fake
+        clock alone controls everything."""
+        self.app = app
+        self.wait_seconds = wait_seconds
+        self._sqs = sqs_client
+        self._clock = clock
+        self._function_timeout_ms = function_timeout_seconds * 1000
+        self._region = str(getattr(sqs_client.meta, "region_name", None) or "us-east-1")
+        self._started = clock()
+        self._started_wall = (wall_clock or _utcnow)()
+        self._queues: list[_SqsSource] = []
+        self._schedules: list[_Schedule] = []
+        self._discover()
+
+    # -- public API ---------------------------------------------------------
+
+    def poll_once(self) -> int:
+        """One ReceiveMessage per SQS handler (long-polling `wait_seconds`).
+
+        Returns the number of messages handed to handlers."""
+        return sum(self._poll(source, self.wait_seconds) for source in self._queues)
+
+    def fire_due_schedules(self, now: float) -> int:
+        """Invoke every schedule handler whose time has come; `now` is a value
+        of `clock`. Returns the number of invocations."""
+        wall_now = self._wall(now)
+        fired = 0
+        for schedule in self._schedules:
+            due = schedule.due
+            if due is None or due > wall_now:
+                continue
+            # Missed ticks (the laptop slept, a handler ran long) are not
+            # replayed: fire once, for the latest tick that has passed, and
+            # move on to the first tick still ahead.
+            scheduled_for = due
+            next_due: datetime | None = due
+            while next_due is not None and next_due <= wall_now:
+                scheduled_for = next_due
+                next_due = schedule.step(next_due)
+            schedule.due = next_due
+            self._invoke_schedule(schedule, scheduled_for)
+            fired += 1
+        return fired
+
+    def run_forever(self, stop_event: threading.Event) -> None:
+        """Pump until `stop_event` is set. Never raises on handler or AWS errors."""
+        log.info(
+            "event pump running: %d queue handler(s), %d schedule(s)",
+            len(self._queues),
+            len(self._schedules),
+        )
+        # Without a long poll (no queues, queue missing, wait_seconds=0) a round
+        # returns at once; this floor keeps an idle pump from spinning.
+        min_round = max(float(self.wait_seconds), 0.2)
+        while not stop_event.is_set():
+            started = time.monotonic()
+            handled = 0
+            try:
+                handled = self.poll_once()
+                self.fire_due_schedules(self._clock())
+            except Exception:
+                log.exception("event pump round failed; continuing")
+            if handled == 0:
+                stop_event.wait(max(0.0, min_round - (time.monotonic() - started)))
+        log.info("event pump stopped")
+
+    def drain(self, max_rounds: int = 100) -> int:
+        """Poll (without waiting) until no queue has a visible message.
+
+        Messages in flight (a failed batch waiting out its visibility timeout)
+        are not waited for: that can take minutes. Returns messages handled."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = sum(self._poll(source, 0) for source in self._queues)
+            total += handled
+            if handled == 0 and self._all_queues_empty():
+                return total
+        log.warning("drain: queues still not empty after %d rounds", max_rounds)
+        return total
+
+    # -- discovery ------------------------------------------------------------
+
+    def _discover(self) -> None:
+        for config in self.app.event_sources:
+            handler = self.app.handler_map[config.name]
+            if isinstance(config, SQSEventConfig):
+                self._queues.append(
+                    _SqsSource(
+                        name=config.name,
+                        queue_name=_queue_name(config),
+                        batch_size=min(max(config.batch_size, 1), MAX_RECEIVE_BATCH),
+                        handler=handler,
+                    )
+                )
+            elif isinstance(config, ScheduledEventConfig):
+                schedule = self._make_schedule(config, handler)
+                if schedule is not None:
+                    self._schedules.append(schedule)
+            elif isinstance(config, CloudWatchEventConfig):
+                # Nothing emits EventBridge events locally; say so rather than
+                # silently never calling the handler.
+                log.warning("event pump: on_cw_event handler %s is not pumped", config.name)
+            else:
+                log.warning(
+                    "event pump: %s handler %s is not supported",
+                    type(config).__name__,
+                    config.name,
+                )
+
+    def _make_schedule(self, config: ScheduledEventConfig, handler: Handler) -> _Schedule | None:
+        expression = config.schedule_expression
+        text = expression.to_string() if isinstance(expression, ScheduleExpression) else expression
+        try:
+            step = parse_schedule(text)
+        except ValueError as exc:
+            log.warning("event pump: skipping schedule %s %r: %s", config.name, text, exc)
+            return None
+        first = step(self._started_wall)
+        if first is None:
+            log.warning("event pump: schedule %s %r never fires", config.name, text)
+            return None
+        return _Schedule(name=config.name, expression=text, handler=handler, step=step, due=first)
+
+    # -- SQS --------------------------------------------------------------------
+
+    def _poll(self, source: _SqsSource, wait_seconds: int) -> int:
+        url = self._resolve(source)
+        if url is None:
+            return 0
+        try:
+            response = self._sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=source.batch_size,
+                WaitTimeSeconds=wait_seconds,
+                # The non-deprecated name of AttributeNames=["All"].
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("event pump: ReceiveMessage on %s failed: %s", source.queue_name, exc)
+            source.url = None  # the queue may have been recreated; look it up again
+            return 0
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [self._record(source, message) for message in messages]}
+        failed_ids = self._invoke_sqs(source, event)
+        self._delete(source, url, [m for m in messages if m["MessageId"] not in failed_ids])
+        return len(messages)
+
+    def _resolve(self, source: _SqsSource) -> str | None:
+        if source.url is not None:
+            return source.url
+        try:
+            url = str(self._sqs.get_queue_url(QueueName=source.queue_name)["QueueUrl"])
+            attributes = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+        except (BotoCoreError, ClientError) as exc:
+            # Typically the pump started before provisioning; retried next round.
+            log.warning("event pump: queue %s unavailable: %s", source.queue_name, exc)
+            return None
+        source.arn = str(attributes["Attributes"]["QueueArn"])
+        source.url = url
+        return url
+
+    def _record(self, source: _SqsSource, message: dict[str, Any]) -> dict[str, Any]:
+        """One record of a Lambda SQS event, with the keys and casing AWS uses."""
+        record: dict[str, Any] = {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message.get("Body", ""),
+            "attributes": dict(message.get("Attributes", {})),
+            "messageAttributes": {
+                name: _lambda_message_attribute(value)
+                for name, value in message.get("MessageAttributes", {}).items()
+            },
+            "md5OfBody": message.get("MD5OfBody", ""),
+            "eventSource": "aws:sqs",
+            "eventSourceARN": source.arn,
+            "awsRegion": self._region,
+        }
+        if "MD5OfMessageAttributes" in message:
+            record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+        return record
+
+    def _invoke_sqs(self, source: _SqsSource, event: dict[str, Any]) -> set[str]:
+        """Call the handler; return the ids of the messages that must stay."""
+        batch_ids = {record["messageId"] for record in event["Records"]}
+        try:
+            result = source.handler(event, self._context(source.name))
+        except Exception:
+            log.exception(
+                "handler %s failed on %d message(s) from %s; they will be retried "
+                "after the visibility timeout",
+                source.name,
+                len(batch_ids),
+                source.queue_name,
+            )
+            return batch_ids
+        failed = _batch_item_failures(result, batch_ids)
+        if failed is None:
+            log.error(
+                "handler %s returned an invalid batchItemFailures %r; "
+                "treating the whole batch as failed, as Lambda does",
+                source.name,
+                result,
+            )
+            return batch_ids
+        if failed:
+            log.info("handler %s reported %d failed message(s)", source.name, len(failed))
+        return failed
+
+    def _delete(self, source: _SqsSource, url: str, messages: list[dict[str, Any]]) -> None:
+        if not messages:
+            return
+        entries = [
+            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+            for index, message in enumerate(messages)
+        ]
+        try:
+            response = self._sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+        except (BotoCoreError, ClientError) as exc:
+            # Not fatal: the messages come back after the visibility timeout
+            # and are handled again, which handlers must tolerate anyway.
+            log.warning("event pump: DeleteMessageBatch on %s failed: %s", source.queue_name, exc)
+            return
+        for failure in response.get("Failed", []):
+            log.warning("event pump: cannot delete from %s: %s", source.queue_name, failure)
+
+    def _all_queues_empty(self) -> bool:
+        for source in self._queues:
+            url = self._resolve(source)
+            if url is None:
+                continue
+            try:
+                attributes = self._sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+                )["Attributes"]
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("event pump: cannot count messages of %s: %s", source.queue_name, exc)
+                continue
+            if int(attributes.get("ApproximateNumberOfMessages", "0")) > 0:
+                return False
+        return True
+
+    # -- schedules ------------------------------------------------------------
+
+    def _invoke_schedule(self, schedule: _Schedule, scheduled_for: datetime) -> None:
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": FAKE_ACCOUNT_ID,
+            "time": scheduled_for.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": self._region,
+            "resources": [f"arn:aws:events:{self._region}:{FAKE_ACCOUNT_ID}:rule/{schedule.name}"],
+            "detail": {},
+        }
+        try:
+            schedule.handler(event, self._context(schedule.name))
+        except Exception:
+            # EventBridge retries failed async invocations, but a local tick is
+            # cheap to lose and the next one comes anyway.
+            log.exception("scheduled handler %s (%s) failed", schedule.name, schedule.expression)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _context(self, name: str) -> LambdaContext:
+        return LambdaContext(
+            function_name=f"{self.app.app_name}-{name}",
+            memory_size=DEFAULT_MEMORY_MB,
+            max_runtime_ms=self._function_timeout_ms,
+        )
+
+    def _wall(self, now: float) -> datetime:
+        return self._started_wall + timedelta(seconds=now - self._started)
+
+
+@dataclass
+class _SqsSource:
+    name: str
+    queue_name: str
+    batch_size: int
+    handler: Handler
+    url: str | None = None
+    arn: str | None = None
+
+
+@dataclass
+class _Schedule:
+    name: str
+    expression: str
+    handler: Handler
+    step: Step  # next tick strictly after a given time; None: never again
+    due: datetime | None
+
+
+def _queue_name(config: SQSEventConfig) -> str:
+    if config.queue:
+        return config.queue
+    # on_sqs_message(queue_arn=...): the name is the ARN's last segment.
+    return str(config.queue_arn).rsplit(":", 1)[-1]
+
+
+def _lambda_message_attribute(value: dict[str, Any]) -> dict[str, Any]:
+    """SQS API attribute → the camelCase shape Lambda puts in SQS records.
+
+    Binary values are base64 text in Lambda events (JSON has no bytes)."""
+    converted: dict[str, Any] = {
+        "stringListValues": list(value.get("StringListValues", [])),
+        "binaryListValues": [_b64(v) for v in value.get("BinaryListValues", [])],
+        "dataType": value.get("DataType", "String"),
+    }
+    if "StringValue" in value:
+        converted["stringValue"] = value["StringValue"]
+    if "BinaryValue" in value:
+        converted["binaryValue"] = _b64(value["BinaryValue"])
+    return converted
+
+
+def _b64(raw: bytes | str) -> str:
+    data = raw.encode() if isinstance(raw, str) else raw
+    return base64.b64encode(data).decode("ascii")
+
+
+def _batch_item_failures(result: object, batch_ids: set[str]) -> set[str] | None:
+    """Ids to keep per Lambda's ReportBatchItemFailures rules; None = invalid.
+
+    Success: None, {}, no/None/empty batchItemFailures. Invalid (whole batch
+    fails): an item without a non-empty itemIdentifier from this batch."""
+    if not isinstance(result, dict):
+        return set()
+    failures = result.get("batchItemFailures")
+    if not failures:
+        return set()
+    if not isinstance(failures, list):
+        return None
+    ids: set[str] = set()
+    for item in failures:
+        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(identifier, str) or identifier not in batch_ids:
+            return None
+        ids.add(identifier)
+    return ids
+
+
+# -- schedule expressions ------------------------------------------------------
+
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$", re.IGNORECASE)
+_CRON = re.compile(r"^cron\((.*)\)$", re.IGNORECASE)
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
+        start=1,
+    )
+}
+# EventBridge numbers days of week 1-7 starting on Sunday.
+_WEEKDAYS = {
+    name: number
+    for number, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)
+}
+_CRON_HORIZON_YEARS = 10  # beyond this, a cron expression is treated as never firing
+
+
+def parse_schedule(expression: str) -> Step:
+    """Parse an EventBridge `rate(...)` or `cron(...)` expression.
+
+    Returns a function giving the next tick strictly after a time (UTC).
+    Cron supports `*`, `?`, numbers, names (JAN, MON), lists, ranges and
+    steps; the `L`, `W` and `#` forms raise ValueError."""
+    text = expression.strip()
+    rate = _RATE.match(text)
+    if rate:
+        value, unit = int(rate.group(1)), rate.group(2).lower().rstrip("s")
+        if value < 1:
+            raise ValueError("a rate must be at least 1")
+        interval = timedelta(seconds=value * _UNIT_SECONDS[unit])
+        return lambda after: after + interval
+    cron = _CRON.match(text)
+    if cron:
+        return _Cron(cron.group(1)).next_after
+    raise ValueError("not a rate(...) or cron(...) expression")
+
+
+class _Cron:
+    """EventBridge cron: minutes hours day-of-month month day-of-week year (UTC)."""
+
+    def __init__(self, fields_text: str) -> None:
+        fields = fields_text.split()
+        if len(fields) != 6:
+            raise ValueError("cron needs 6 fields: min hour day-of-month month day-of-week year")
+        minutes, hours, days, months, weekdays, years = fields
+        self.minutes = _cron_field(minutes, 0, 59)
+        self.hours = _cron_field(hours, 0, 23)
+        self.days = _cron_field(days, 1, 31)
+        self.months = _cron_field(months, 1, 12, _MONTHS)
+        self.weekdays = _cron_field(weekdays, 1, 7, _WEEKDAYS)
+        self.years = _cron_field(years, 1970, 2199)
+
+    def next_after(self, after: datetime) -> datetime | None:
+        # Walk forward, jumping a whole year/month/day/hour as soon as that
+        # unit cannot match: a handful of iterations for usual expressions.
+        t = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        horizon = after.year + _CRON_HORIZON_YEARS
+        while t.year <= horizon:
+            if self.years is not None and t.year not in self.years:
+                t = t.replace(year=t.year + 1, month=1, day=1, hour=0, minute=0)
+            elif self.months is not None and t.month not in self.months:
+                t = _first_of_next_month(t)
+            elif not self._day_matches(t):
+                t = t.replace(hour=0, minute=0) + timedelta(days=1)
+            elif self.hours is not None and t.hour not in self.hours:
+                t = t.replace(minute=0) + timedelta(hours=1)
+            elif self.minutes is not None and t.minute not in self.minutes:
+                t += timedelta(minutes=1)
+            else:
+                return t
+        return None
+
+    def _day_matches(self, t: datetime) -> bool:
+        # EventBridge requires `?` in one of the two day fields; if both are
+        # restricted anyway, require both.
+        weekday = t.isoweekday() % 7 + 1  # Monday=1..Sunday=7 -> Sunday=1..Saturday=7
+        day_ok = self.days is None or t.day in self.days
+        weekday_ok = self.weekdays is None or weekday in self.weekdays
+        return day_ok and weekday_ok
+
+
+def _first_of_next_month(t: datetime) -> datetime:
+    if t.month == 12:
+        return t.replace(year=t.year + 1, month=1, day=1, hour=0, minute=0)
+    return t.replace(month=t.month + 1, day=1, hour=0, minute=0)
+
+
+def _cron_field(
+    text: str, low: int, high: int, names: dict[str, int] | None = None
+) -> frozenset[int] | None:
+    """The values a cron field allows; None means any (`*` or `?`)."""
+    if text in ("*", "?"):
+        return None
+
+    def value(token: str) -> int:
+        if names and token.upper() in names:
+            return names[token.upper()]
+        if not token.isdigit():
+            raise ValueError(f"unsupported cron token {token!r}")
+        return int(token)
+
+    allowed: set[int] = set()
+    for part in text.split(","):
+        base, _, step_text = part.partition("/")
+        step = value(step_text) if step_text else 1
+        if base == "*":
+            start, end = low, high
+        elif "-" in base:
+            first, _, last = base.partition("-")
+            start, end = value(first), value(last)
+        else:
+            start = value(base)
+            # `5/15` means from 5 every 15; plain `5` means just 5.
+            end = high if step_text else start
+        if step < 1 or not low <= start <= end <= high:
+            raise ValueError(f"cron field {text!r} out of range {low}-{high}")
+        allowed.update(range(start, end + 1, step))
+    return frozenset(allowed)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- entry point -----------------------------------------------------------------
+
+
+def main() -> int:
+    """Pump for `app.py`'s `app` against AWS_ENDPOINT_URL until SIGINT/SIGTERM."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s [events] %(name)s: %(message)s"
+    )
+    app = importlib.import_module("app").app
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        region_name=os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        del frame
+        log.info("event pump: signal %d received, stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    EventPump(app, sqs).run_forever(stop)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""The whole of leadpipe on one machine, no AWS account: `make run`.
+
+    moto server  (plays DynamoDB, S3, SQS)     127.0.0.1:$LEADPIPE_AWS_PORT (4566)
+    API          (chalice local dev server)    127.0.0.1:$LEADPIPE_PORT     (8000)
+    event pump   (plays Lambda for SQS/schedules, tools/event_pump.py)
+
+Each runs as a child process. Ctrl-C or SIGTERM stops them all (exit 0); if one
+dies on its own, the rest are stopped and the exit status is 1.
+
+Environment: LEADPIPE_PORT, LEADPIPE_AWS_PORT, LEADPIPE_TOKEN (token of the
+`default` workspace; generated and printed when unset). moto keeps everything
+in memory, so each run starts empty.
+
+`python -m tools.localstack --serve-api` is the API child itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import boto3
+
+from chalicelib.config import get_settings
+from tools.provision import provision
+
+log = logging.getLogger("leadpipe.localstack")
+
+ROOT = Path(__file__).resolve().parents[1]
+LOG_DIR = ROOT / ".local"  # git-ignored
+HOST = "127.0.0.1"
+STARTUP_TIMEOUT_SECONDS = 30.0
+STOP_GRACE_SECONDS = 5.0
+# How clients authenticate, for the printed example. Keep in step with app.py.
+AUTH_HEADER = "Authorization: Bearer"
+EXAMPLE_PATH = "/lists"
+
+
+class StackError(Exception):
+    """Startup or runtime failure worth a one-line message and exit status 1."""
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived while starting up."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.localstack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--serve-api", action="store_true",
+                        help="internal: run only the API server (the stack's API child)")
+    args = parser.parse_args(argv)
+    api_port = _port("LEADPIPE_PORT", 8000)
+    if args.serve_api:
+        return serve_api(HOST, api_port)
+    return run_stack(api_port=api_port, aws_port=_port("LEADPIPE_AWS_PORT", 4566),
+                     token=os.environ.get("LEADPIPE_TOKEN") or None)
+
+
+# -- the stack -------------------------------------------------------------------
+
+
+def run_stack(*, api_port: int, aws_port: int, token: str | None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s [stack] %(message)s")
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        del frame
+        if not stop.is_set():
+            print(f"\nsignal {signum}: stopping the local stack...", flush=True)
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    children = _Children(stop)
+    try:
+        token = _start(children, api_port=api_port, aws_port=aws_port, token=token)
+        _print_banner(api_port=api_port, aws_port=aws_port, token=token)
+        children.watch()  # returns on a signal, raises if a child dies
+        return 0
+    except Interrupted:
+        return 0
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except Exception:
+        log.exception("the local stack failed")
+        return 1
+    finally:
+        children.stop_all()
+
+
+def _start(children: _Children, *, api_port: int, aws_port: int, token: str | None) -> str:
+    for name, port, variable in (("API", api_port, "LEADPIPE_PORT"),
+                                 ("embedded AWS", aws_port, "LEADPIPE_AWS_PORT")):
+        if not _port_is_free(port):
+            raise StackError(f"port {port} ({name}) is already in use; set {variable} "
+                             "to another port or stop what is using it")
+    aws_url = f"http://{HOST}:{aws_port}"
+    # Set in our own environment before anything reads settings or creates a
+    # boto3 client, so this process and every child talk to moto, never to AWS.
+    os.environ.update({
+        "AWS_ENDPOINT_URL": aws_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "LEADPIPE_STAGE": "local",
+        "LEADPIPE_PORT": str(api_port),
+        "PYTHONUNBUFFERED": "1",  # children's logs appear as they happen
+    })
+    os.environ.pop("AWS_PROFILE", None)  # a profile could override the fake keys
+    get_settings.cache_clear()
+
+    LOG_DIR.mkdir(exist_ok=True)
+    moto_log = LOG_DIR / "moto-server.log"
+    # moto logs every request, and the pump long-polls every second: to a file.
+    children.start("embedded AWS (moto)",
+                   [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(aws_port)],
+                   log_file=moto_log)
+    _wait_for(children, "embedded AWS", lambda: _http_status(HOST, aws_port, "/") is not None,
+              hint=f"see {moto_log}")
+
+    settings = get_settings()
+    provision(settings,
+              dynamodb_client=boto3.client("dynamodb", endpoint_url=aws_url),
+              s3_client=boto3.client("s3", endpoint_url=aws_url),
+              sqs_client=boto3.client("sqs", endpoint_url=aws_url))
+    log.info("provisioned table %s, bucket %s and queues", settings.table_name,
+             settings.bucket_name)
+    token = _register_token(token)
+
+    children.start("API", [sys.executable, "-m", "tools.localstack", "--serve-api"])
+    children.start("event pump", [sys.executable, "-m", "tools.event_pump"])
+    _wait_for(children, "API", lambda: _http_status(HOST, api_port, "/health") == 200,
+              hint="see the API's output above")
+    return token
+
+
+def _register_token(token: str | None) -> str:
+    # Imported here, after the environment points at moto: bootstrap wires
+    # real adapters (boto3 clients, settings) and may do so at import time.
+    from chalicelib.bootstrap import build_services  # noqa: PLC0415
+
+    services = build_services(get_settings())
+    if token:
+        services.auth.register_token("default", token)  # idempotent; stores a hash
+        return token
+    return str(services.auth.create_token("default"))
+
+
+def _print_banner(*, api_port: int, aws_port: int, token: str) -> None:
+    api_url = f"http://{HOST}:{api_port}"
+    generated = "" if os.environ.get("LEADPIPE_TOKEN") else (
+        "\n                (generated; export LEADPIPE_TOKEN=... to choose your own)")
+    print(
+        f"""
+leadpipe local stack is up
+  API           {api_url}
+  embedded AWS  http://{HOST}:{aws_port}   (moto; log in {LOG_DIR / 'moto-server.log'})
+  token         {token}   (workspace "default"){generated}
+
+try:
+  curl {api_url}/health
+  curl -H "{AUTH_HEADER} {token}" {api_url}{EXAMPLE_PATH}
+
+Ctrl-C stops everything.
+""",
+        flush=True,
+    )
+
+
+class _Children:
+    """The child processes, started in order and stopped in reverse order."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self._stop = stop
+        self._procs: list[tuple[str, subprocess.Popen[bytes], IO[bytes] | None]] = []
+
+    def start(self, name: str, command: list[str], *, log_file: Path | None = None) -> None:
+        output = log_file.open("wb") if log_file else None
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            # Own session: a terminal Ctrl-C reaches only us, and we stop the
+            # children in order (pump before API before moto), without races
+            # between their deaths and our "a child died" check.
+            start_new_session=True,
+        )
+        log.info("started %s (pid %d)", name, process.pid)
+        self._procs.append((name, process, output))
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def check(self) -> None:
+        """Raise StackError if a child has exited (they are all meant to run forever)."""
+        for name, process, _ in self._procs:
+            code = process.poll()
+            if code is not None and not self._stop.is_set():
+                raise StackError(f"{name} exited unexpectedly (status {code}); "
+                                 "stopping the local stack")
+
+    def watch(self) -> None:
+        while not self._stop.wait(0.5):
+            self.check()
+
+    def stop_all(self) -> None:
+        for name, process, output in reversed(self._procs):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=STOP_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    log.warning("%s did not stop in %.0fs; killing it", name, STOP_GRACE_SECONDS)
+                    process.kill()
+                    process.wait()
+            if output is not None:
+                output.close()
+        self._procs.clear()
+
+
+def _wait_for(children: _Children, name: str, ready: Callable[[], bool], *, hint: str) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while not ready():
+        if children.stopping:
+            raise Interrupted
+        children.check()
+        if time.monotonic() > deadline:
+            raise StackError(f"{name} did not become ready within "
+                             f"{STARTUP_TIMEOUT_SECONDS:.0f}s ({hint})")
+        time.sleep(0.2)
+
+
+def _http_status(host: str, port: int, path: str) -> int | None:
+    """Status of a GET, or None if nothing answers yet."""
+    connection = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _port(variable: str, default: int) -> int:
+    raw = os.environ.get(variable)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"error: {variable}={raw!r} is not a port number") from None
+
+
+# -- the API child -------------------------------------------------------------------
+
+
+def serve_api(host: str, port: int) -> int:
+    """Serve app.py's Chalice app with chalice's local (multithreaded) server."""
+    # chalice's own `chalice local` logs like this (handlers' output, no prefix).
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    # Imported only in the child: chalice.local is a dev-server dependency and
+    # app.py builds its services at import time from the environment we set.
+    from chalice.config import Config  # noqa: PLC0415
+    from chalice.local import create_local_server  # noqa: PLC0415
+
+    app = importlib.import_module("app").app
+    config = Config.create(
+        chalice_stage=os.environ.get("LEADPIPE_STAGE", "local"),
+        app_name=app.app_name,
+        # Chalice's deployed defaults, so LambdaContext timing matches AWS.
+        lambda_timeout=60,
+        lambda_memory_size=128,
+    )
+    # create_local_server makes `app.current_request` thread-local; its
+    # ThreadedHTTPServer serves each connection on its own thread.
+    server = create_local_server(app, config, host, port)
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        # shutdown() blocks until serve_forever returns, so not on this thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    server.serve_forever()
+    server.server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
