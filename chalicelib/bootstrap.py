@@ -21,9 +21,9 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    # Adapters are imported here so the domain and services never see them.
-    from chalicelib.adapters.dynamo_repository import DynamoRepository
-    from chalicelib.adapters.sqs_jobs import SqsJobQueue
+    # Adapters are imported here, at wiring time: models read table settings.
+    from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
+    from chalicelib.adapters.sqs_jobs import SqsJobQueue  # noqa: PLC0415
 
     repo = DynamoRepository()
     queue = SqsJobQueue(settings.jobs_queue_name, settings.region)

@@ -36,7 +36,8 @@ def get_settings() -> Settings:
     stage = os.environ.get("LEADPIPE_STAGE", "local")
     return Settings(
         stage=stage,
-        table_name=os.environ.get("LEADPIPE_TABLE") or resource_name(stage, STACK.table.logical_name),
+        table_name=os.environ.get("LEADPIPE_TABLE")
+        or resource_name(stage, STACK.table.logical_name),
         bucket_name=os.environ.get("LEADPIPE_BUCKET")
         or resource_name(stage, STACK.bucket.logical_name),
         jobs_queue_name=os.environ.get("LEADPIPE_JOBS_QUEUE") or resource_name(stage, "jobs"),

@@ -50,7 +50,8 @@ from chalice.app import (
 )
 from chalice.local import LambdaContext
 
-log = logging.getLogger(__name__)
+# A fixed name: under `python -m` __name__ would be "__main__".
+log = logging.getLogger("tools.event_pump")
 
 AwsClient = Any  # boto3 clients are generated at runtime; no stubs in this project.
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -549,6 +550,12 @@ def _cron_field(
     return frozenset(allowed)
 
 
+def quiet_aws_sdk_logs() -> None:
+    """botocore/pynamodb log every client creation at INFO; locally that is noise."""
+    for name in ("botocore", "boto3", "pynamodb"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -561,6 +568,7 @@ def main() -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s [events] %(name)s: %(message)s"
     )
+    quiet_aws_sdk_logs()
     app = importlib.import_module("app").app
     sqs = boto3.client(
         "sqs",

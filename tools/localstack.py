@@ -35,9 +35,10 @@ from typing import IO
 import boto3
 
 from chalicelib.config import get_settings
+from tools.event_pump import quiet_aws_sdk_logs
 from tools.provision import provision
 
-log = logging.getLogger("leadpipe.localstack")
+log = logging.getLogger("tools.localstack")
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG_DIR = ROOT / ".local"  # git-ignored
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_stack(*, api_port: int, aws_port: int, token: str | None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s [stack] %(message)s")
+    quiet_aws_sdk_logs()
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -286,6 +288,7 @@ def serve_api(host: str, port: int) -> int:
     """Serve app.py's Chalice app with chalice's local (multithreaded) server."""
     # chalice's own `chalice local` logs like this (handlers' output, no prefix).
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    quiet_aws_sdk_logs()
     # Imported only in the child: chalice.local is a dev-server dependency and
     # app.py builds its services at import time from the environment we set.
     from chalice.config import Config  # noqa: PLC0415

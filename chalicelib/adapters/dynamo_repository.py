@@ -69,6 +69,10 @@ def _lead_to_model(lead: Lead, shards: int) -> LeadModel:
     )
 
 
+def _strings(values: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in values or ())
+
+
 def _lead_from_model(m: LeadModel) -> Lead:
     return Lead(
         id=m.lead_id,
@@ -76,16 +80,16 @@ def _lead_from_model(m: LeadModel) -> Lead:
         first_name=m.first_name,
         last_name=m.last_name,
         email=m.email,
-        emails=tuple(m.emails or ()),
+        emails=_strings(m.emails),
         phone=m.phone,
         phone_extension=m.phone_extension,
-        phones=tuple(m.phones or ()),
+        phones=_strings(m.phones),
         company=m.company,
         job_title=m.job_title,
         linkedin_url=m.linkedin_url,
         location=m.location,
         notes=m.notes,
-        tags=tuple(m.tags or ()),
+        tags=_strings(m.tags),
         custom_fields=json_dict(m.custom_fields),
         status=m.status,
         email_status=m.email_status,

@@ -6,6 +6,7 @@ LinkedIn URLs), so the stored value is also the value compared for dedupe.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -220,7 +221,8 @@ def _parse_custom_fields(value: Any, errors: list[FieldError]) -> dict[str, Cust
     if value is None:
         return {}
     if not isinstance(value, dict):
-        errors.append(FieldError("custom_fields", "invalid_type", "custom_fields must be an object"))
+        errors.append(FieldError("custom_fields", "invalid_type",
+                                 "custom_fields must be an object"))
         return {}
     if len(value) > MAX_CUSTOM_FIELDS:
         errors.append(FieldError("custom_fields", "too_many_custom_fields",
@@ -240,8 +242,8 @@ def _parse_custom_fields(value: Any, errors: list[FieldError]) -> dict[str, Cust
             except InvalidValue as exc:
                 errors.append(FieldError(name, exc.code, exc.message))
         elif raw_value is None or isinstance(raw_value, bool | int | float):
-            if isinstance(raw_value, float) and raw_value != raw_value:  # NaN
-                errors.append(FieldError(name, "invalid_type", "NaN is not a value"))
+            if isinstance(raw_value, float) and not math.isfinite(raw_value):
+                errors.append(FieldError(name, "invalid_type", "numbers must be finite"))
             else:
                 result[key] = raw_value
         else:
@@ -260,6 +262,7 @@ def check_identity(fields: Mapping[str, Any], identity: str) -> None:
 
 def check_email_status(value: str) -> str:
     if value not in EMAIL_STATUSES:
+        allowed = ", ".join(EMAIL_STATUSES)
         raise ValidationFailed([FieldError("email_status", "invalid_email_status",
-                                           f"email_status must be one of {', '.join(EMAIL_STATUSES)}")])
+                                           f"email_status must be one of {allowed}")])
     return value

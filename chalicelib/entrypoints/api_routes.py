@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from chalicelib.bootstrap import services
 from chalicelib.domain.lead_filter import LeadFilter

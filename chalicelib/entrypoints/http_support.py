@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice import Response
+from chalice.app import Response
 from chalice.app import Request
 
 from chalicelib.bootstrap import services

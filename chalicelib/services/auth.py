@@ -11,7 +11,7 @@ from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.errors import BadRequest, Unauthorized
 from chalicelib.services.ports import Repository
 
-TOKEN_PREFIX = "lp_"
+TOKEN_PREFIX = "lp_"  # noqa: S105 (a prefix, not a secret)
 _WORKSPACE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z")
 _CACHE_SECONDS = 60.0
 

@@ -108,9 +108,8 @@ class LeadService:
         start = LeadPosition.decode(cursor, lst.shards) if cursor else None
         items: list[Lead] = []
         position = start
-        examined = 0
-        for lead, position in self._repo.walk_leads(lst, start, page_size=min(500, limit * 5)):
-            examined += 1
+        walk = self._repo.walk_leads(lst, start, page_size=min(500, limit * 5))
+        for examined, (lead, position) in enumerate(walk, start=1):
             if lead_filter.matches(lead):
                 items.append(lead)
             if len(items) >= limit or examined >= MAX_EXAMINED_PER_PAGE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -105,10 +106,8 @@ class ListService:
                 activity = Activity(new_id("ac"), clone.id, "created", now,
                                     {"source": "duplicate", "copied_from":
                                      {"list_id": source.id, "lead_id": lead.id}})
-                try:
+                with contextlib.suppress(DuplicateLead):
                     self._repo.insert_lead(copy, clone, activity)
-                except DuplicateLead:
-                    pass
                 if time.monotonic() > deadline:
                     self._jobs.send({"type": "copy_list", "workspace": workspace,
                                      "source_id": source.id, "copy_id": copy.id,

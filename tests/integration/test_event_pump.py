@@ -18,8 +18,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from chalice import Chalice, Rate
-from chalice.app import CloudWatchEvent, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
