@@ -124,7 +124,8 @@ def _start(children: _Children, *, api_port: int, aws_port: int, token: str | No
         "LEADPIPE_PORT": str(api_port),
         "PYTHONUNBUFFERED": "1",  # children's logs appear as they happen
     })
-    os.environ.pop("AWS_PROFILE", None)  # a profile could override the fake keys
+    for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):  # would override the fake keys
+        os.environ.pop(variable, None)
     get_settings.cache_clear()
 
     LOG_DIR.mkdir(exist_ok=True)
@@ -292,7 +293,17 @@ def serve_api(host: str, port: int) -> int:
     # Imported only in the child: chalice.local is a dev-server dependency and
     # app.py builds its services at import time from the environment we set.
     from chalice.config import Config  # noqa: PLC0415
-    from chalice.local import create_local_server  # noqa: PLC0415
+    from chalice.local import ChaliceRequestHandler, create_local_server  # noqa: PLC0415
+
+    # http.server answers any method it has no do_X for (TRACE, QUERY, ...)
+    # with an HTML 501; API Gateway answers them from the API (405 in our
+    # error shape), so every method goes through Chalice.
+    def any_method(handler: object, name: str) -> object:
+        if name.startswith("do_"):
+            return handler._generic_handle  # type: ignore[attr-defined]
+        raise AttributeError(name)
+
+    ChaliceRequestHandler.__getattr__ = any_method  # type: ignore[attr-defined]
 
     app = importlib.import_module("app").app
     config = Config.create(

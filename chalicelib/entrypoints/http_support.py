@@ -8,8 +8,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice.app import Response
-from chalice.app import Request
+from chalice.app import Request, Response
 
 from chalicelib.bootstrap import services
 from chalicelib.config import get_settings

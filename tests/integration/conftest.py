@@ -15,7 +15,7 @@ from chalicelib.config import get_settings
 _workspaces = itertools.count()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def aws() -> Iterator[None]:
     from tools.provision import provision
 
@@ -28,14 +28,14 @@ def aws() -> Iterator[None]:
         yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app(aws: None) -> Any:
     from app import app as chalice_app
 
     return chalice_app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def client(app: Any) -> Iterator[Client]:
     with Client(app) as test_client:
         yield test_client

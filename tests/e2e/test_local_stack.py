@@ -1,0 +1,173 @@
+"""End to end: the real local stack (`python -m tools.localstack`) as subprocesses, over HTTP.
+
+This is the issue's "done when" walk-through, automated: create a list, add a
+lead, 409 on the same email in another case and spacing, search, bulk-tag,
+export, a second workspace's token gets 404; then schemathesis against the
+OpenAPI file finds no 5xx; then SIGTERM stops every process the stack started.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "lp_e2e_" + "x" * 32
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
+                         text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie is dead for our purposes
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+class Stack:
+    def __init__(self) -> None:
+        self.api_port = _free_port()
+        self.aws_port = _free_port()
+        self.url = f"http://127.0.0.1:{self.api_port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(LEADPIPE_PORT=str(self.api_port), LEADPIPE_AWS_PORT=str(self.aws_port),
+                   LEADPIPE_TOKEN=TOKEN, LEADPIPE_STAGE="local")
+        self.env = env
+        self.log = open(ROOT / ".local" / "e2e-stack.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen([sys.executable, "-m", "tools.localstack"], cwd=ROOT,
+                                     env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, "local stack exited during startup"
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError("local stack did not become ready")
+
+    def headers(self, token: str = TOKEN) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    (ROOT / ".local").mkdir(exist_ok=True)
+    running = Stack()
+    try:
+        running.wait_ready()
+        yield running
+    finally:
+        if running.proc.poll() is None:
+            running.proc.send_signal(signal.SIGTERM)
+            running.proc.wait(timeout=20)
+        running.log.close()
+
+
+def test_done_when_walkthrough(stack: Stack):
+    h = stack.headers()
+    # create a list
+    lst = requests.post(f"{stack.url}/lists", json={"name": "Q1 Prospects"}, headers=h)
+    assert lst.status_code == 201, lst.text
+    list_id = lst.json()["id"]
+    # add a lead
+    lead = requests.post(f"{stack.url}/lists/{list_id}/leads", headers=h, json={
+        "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com",
+        "company": "Analytical Engines", "phone": "(415) 555-0134"})
+    assert lead.status_code == 201, lead.text
+    lead_id = lead.json()["id"]
+    # 409 with the existing id, for the same email in another case and spacing
+    again = requests.post(f"{stack.url}/lists/{list_id}/leads", headers=h,
+                          json={"email": "  ADA@Example.com "})
+    assert again.status_code == 409
+    assert again.json()["error"]["details"]["lead_id"] == lead_id
+    # search it
+    found = requests.get(f"{stack.url}/lists/{list_id}/leads", params={"q": "lovelace"},
+                         headers=h).json()
+    assert [x["id"] for x in found["items"]] == [lead_id]
+    # bulk-tag it
+    tagged = requests.post(f"{stack.url}/lists/{list_id}/leads/bulk", headers=h, json={
+        "action": "add_tags", "filter": {"q": "ada"}, "tags": ["vip"]})
+    assert tagged.json() == {"affected": 1, "complete": True}
+    # export the list as CSV
+    export = requests.get(f"{stack.url}/lists/{list_id}/export", headers=h)
+    assert export.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert len(rows) == 1 and rows[0]["tags"] == "vip" and rows[0]["phone"] == "+14155550134"
+    # a second workspace's token (made by the CLI against the stack) gets 404
+    cli = subprocess.run([str(Path(sys.executable).with_name("leadpipe")), "token", "create",
+                          "--workspace", "other"], env=stack.env, capture_output=True,
+                         text=True, check=True, cwd=ROOT)
+    other = cli.stdout.strip()
+    assert other.startswith("lp_")
+    assert requests.get(f"{stack.url}/lists/{list_id}", headers=stack.headers(other)) \
+        .status_code == 404
+    assert requests.get(f"{stack.url}/lists", headers=stack.headers(other)).json()["items"] == []
+
+
+def test_delete_list_is_purged_by_the_event_pump(stack: Stack):
+    h = stack.headers()
+    list_id = requests.post(f"{stack.url}/lists", json={"name": "Temp"}, headers=h).json()["id"]
+    requests.post(f"{stack.url}/lists/{list_id}/leads", json={"email": "t@example.com"},
+                  headers=h)
+    copy = requests.post(f"{stack.url}/lists/{list_id}/duplicate", json={"name": "Copy"},
+                         headers=h).json()
+    assert requests.delete(f"{stack.url}/lists/{list_id}", headers=h).status_code == 204
+    assert requests.get(f"{stack.url}/lists/{list_id}", headers=h).status_code == 404
+    # the copy is independent of the deleted source
+    assert requests.get(f"{stack.url}/lists/{copy['id']}", headers=h).json()["lead_count"] == 1
+
+
+def test_schemathesis_finds_no_server_errors(stack: Stack):
+    st = Path(sys.executable).with_name("schemathesis")
+    result = subprocess.run(
+        [str(st), "run", str(ROOT / "openapi.yaml"), "--url", stack.url,
+         "-H", f"Authorization: Bearer {TOKEN}",
+         "--checks", "not_a_server_error,status_code_conformance,"
+                     "content_type_conformance,response_schema_conformance",
+         "--max-examples", os.environ.get("LEADPIPE_FUZZ_EXAMPLES", "25"),
+         "--seed", "1", "--workers", "1", "--no-color"],
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=900)
+    (ROOT / ".local" / "schemathesis.log").write_text(result.stdout + result.stderr)
+    assert result.returncode == 0, result.stdout[-6000:]
+
+
+def test_sigterm_stops_every_process(stack: Stack):
+    # GIVEN the stack's children (moto, API, pump)
+    children = _children_of(stack.proc.pid)
+    assert len(children) >= 3
+    # WHEN it gets SIGTERM
+    stack.proc.send_signal(signal.SIGTERM)
+    assert stack.proc.wait(timeout=20) == 0
+    # THEN none of them is left
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in children if _alive(pid)]
