@@ -1,6 +1,6 @@
 """The whole of leadpipe on one machine, no AWS account: `make run`.
 
-    moto server  (plays DynamoDB, S3, SQS)     127.0.0.1:$LEADPIPE_AWS_PORT (4566)
+    embedded AWS (moto: DynamoDB, S3, SQS)     127.0.0.1:$LEADPIPE_AWS_PORT (4566)
     API          (chalice local dev server)    127.0.0.1:$LEADPIPE_PORT     (8000)
     event pump   (plays Lambda for SQS/schedules, tools/event_pump.py)
 
@@ -132,7 +132,8 @@ def _start(children: _Children, *, api_port: int, aws_port: int, token: str | No
     moto_log = LOG_DIR / "moto-server.log"
     # moto logs every request, and the pump long-polls every second: to a file.
     children.start("embedded AWS (moto)",
-                   [sys.executable, "-m", "moto.server", "-H", HOST, "-p", str(aws_port)],
+                   [sys.executable, "-m", "tools.embedded_aws", "--host", HOST,
+                    "--port", str(aws_port)],
                    log_file=moto_log)
     _wait_for(children, "embedded AWS", lambda: _http_status(HOST, aws_port, "/") is not None,
               hint=f"see {moto_log}")

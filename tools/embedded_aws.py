@@ -1,0 +1,97 @@
+"""moto's server as the embedded AWS, with DynamoDB requests serialised.
+
+Why not plain `python -m moto.server`: it serves each request on its own thread,
+and moto's DynamoDB backend is not thread-safe. TransactWriteItems deep-copies the
+table first and restores that copy when the transaction is cancelled, so a
+cancelled transaction on one thread wipes out writes that other threads made
+meanwhile (or brings back deleted items), and concurrent queries fail with
+"dictionary changed size during iteration". Real DynamoDB gives each
+transaction serializable isolation; running moto's DynamoDB calls one at a time
+restores that. SQS and S3 stay concurrent, so long polls block nothing.
+
+`python -m tools.embedded_aws --host 127.0.0.1 --port 4566` serves it;
+`EmbeddedAws` runs it on a thread (tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class SerialDynamoDB:
+    """WSGI middleware: one DynamoDB request at a time, everything else as it comes."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            with self._lock:
+                # Drain the body inside the lock: the work happens while iterating.
+                return [b"".join(self._app(environ, start_response))]
+        return self._app(environ, start_response)
+
+
+def make_app() -> WsgiApp:
+    from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 (heavy import)
+        DomainDispatcherApplication,
+        create_backend_app,
+    )
+
+    return SerialDynamoDB(DomainDispatcherApplication(create_backend_app))
+
+
+def make_embedded_server(host: str, port: int) -> BaseWSGIServer:
+    return make_server(host, port, make_app(), threaded=True)
+
+
+class EmbeddedAws:
+    """The embedded AWS on a background thread, for tests."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = make_embedded_server(host, port)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._server.host}:{self._server.port}"
+
+    def start(self) -> EmbeddedAws:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    args = parser.parse_args(argv)
+    server = make_embedded_server(args.host, args.port)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    server.serve_forever()
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
