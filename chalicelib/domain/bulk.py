@@ -25,12 +25,15 @@ class BulkRequest:
     tags: tuple[str, ...] = ()
 
     def to_job(self) -> dict[str, Any]:
-        return {"action": self.action, "filter": self.filter.as_dict() if self.filter else {},
+        return {"action": self.action, "lead_ids": list(self.lead_ids or ()) or None,
+                "filter": self.filter.as_dict() if self.filter else {},
                 "status": self.status, "tags": list(self.tags)}
 
     @classmethod
     def from_job(cls, job: Mapping[str, Any]) -> BulkRequest:
-        return cls(action=job["action"], filter=LeadFilter.parse(job.get("filter") or {}),
+        ids = job.get("lead_ids")
+        return cls(action=job["action"], lead_ids=tuple(ids) if ids else None,
+                   filter=LeadFilter.parse(job.get("filter") or {}),
                    status=job.get("status"), tags=tuple(job.get("tags") or ()))
 
     def changes_for(self, lead: Lead) -> dict[str, Any] | None:
@@ -38,8 +41,15 @@ class BulkRequest:
         if self.action == "set_status":
             return None if lead.status == self.status else {"status": self.status}
         if self.action == "add_tags":
-            new = [t for t in self.tags if t.casefold() not in {x.casefold() for x in lead.tags}]
-            return {"tags": (*lead.tags, *new)[:MAX_TAGS]} if new else None
+            seen = {x.casefold() for x in lead.tags}
+            tags = list(lead.tags)
+            for tag in self.tags:
+                if tag.casefold() not in seen:
+                    seen.add(tag.casefold())
+                    tags.append(tag)
+            # A lead holds MAX_TAGS at most; past that, adding changes nothing.
+            capped = tuple(tags[:MAX_TAGS])
+            return {"tags": capped} if capped != lead.tags else None
         if self.action == "remove_tags":
             drop = {t.casefold() for t in self.tags}
             kept = tuple(t for t in lead.tags if t.casefold() not in drop)

@@ -21,7 +21,7 @@ STANDARD_COLUMNS = (
     "email_status", "created_at", "updated_at",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d .()-]*\Z")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d .()-]*(?:[eE][+-]?\d+)?\Z")
 LIST_SEPARATOR = ";"
 
 

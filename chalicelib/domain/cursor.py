@@ -24,7 +24,7 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest("cursor is not valid", code="invalid_cursor") from exc
     if not isinstance(data, dict):
         raise BadRequest("cursor is not valid", code="invalid_cursor")
@@ -45,7 +45,9 @@ class LeadPosition:
     def decode(cls, cursor: str, shards: int | None = None) -> LeadPosition:
         data = decode_cursor(cursor)
         shard, sk = data.get("s"), data.get("k")
-        if not isinstance(shard, int) or shard < 0 or (shards is not None and shard >= shards) \
+        bad_shard = not isinstance(shard, int) or isinstance(shard, bool) or shard < 0 \
+            or (shards is not None and shard >= shards)
+        if bad_shard or not isinstance(shard, int) \
                 or not (sk is None or (isinstance(sk, str) and sk.startswith("L#"))):
             raise BadRequest("cursor is not valid", code="invalid_cursor")
         return cls(shard, sk)

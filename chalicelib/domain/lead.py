@@ -105,10 +105,14 @@ def _unique(values: list[str], exclude: str | None = None) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def _phone_text(e164: str | None, extension: str | None) -> str | None:
+    # Alternates keep an extension in RFC 3966 style so no digit is lost.
+    return e164 if e164 is None or extension is None else f"{e164};ext={extension}"
+
+
 def _format_alternate_phone(raw: str, region: str) -> str:
     phone = normalise_phone(raw, region)
-    # Alternates keep an extension in RFC 3966 style so no digit is lost.
-    return phone.e164 if phone.extension is None else f"{phone.e164};ext={phone.extension}"
+    return str(_phone_text(phone.e164, phone.extension))
 
 
 def parse_lead_fields(
@@ -206,7 +210,8 @@ def parse_lead_fields(
     if "emails" in out:
         out["emails"] = _unique(out["emails"], exclude=out.get("email"))
     if "phones" in out:
-        out["phones"] = _unique(out["phones"], exclude=out.get("phone"))
+        out["phones"] = _unique(out["phones"], exclude=_phone_text(out.get("phone"),
+                                                                   out.get("phone_extension")))
     return out
 
 
@@ -236,6 +241,10 @@ def _parse_custom_fields(value: Any, errors: list[FieldError]) -> dict[str, Cust
             errors.append(FieldError(f"custom_fields.{raw_key}", exc.code, exc.message))
             continue
         name = f"custom_fields.{key}"
+        if key in result:
+            errors.append(FieldError(name, "duplicate_custom_field_key",
+                                     f"{raw_key!r} is the same field as another key ({key})"))
+            continue
         if isinstance(raw_value, str):
             try:
                 result[key] = clean_text(raw_value, field=name, max_length=MAX_TEXT_LENGTH)

@@ -145,10 +145,6 @@ def test_alternate_phone_keeps_extension_rfc3966_style() -> None:
     assert out["phones"] == ("+14155550134;ext=77", "+442079460018")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: alternates are compared with the primary's E.164 only, never with its extension: "
-    "the primary written again (with its extension) stays among the alternates, while the "
-    "bare main line (no extension), a different contact point, is dropped"))
 def test_primary_phone_with_extension_is_removed_from_alternates() -> None:
     # GIVEN a primary with an extension, repeated in the alternates, plus the bare main line
     out = _parse({"phone": "415-555-0134 x12",
