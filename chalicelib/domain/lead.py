@@ -7,7 +7,7 @@ LinkedIn URLs), so the stored value is also the value compared for dedupe.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -97,6 +97,20 @@ def _require_str_list(value: Any, name: str, limit: int, errors: list[FieldError
     return value
 
 
+def _normalise_each(value: Any, name: str, limit: int, normalise: Callable[[str], str],
+                    errors: list[FieldError], *, skip_blank: bool = True) -> list[str]:
+    """Normalise every string of an array field; an error names its index."""
+    result: list[str] = []
+    for i, raw in enumerate(_require_str_list(value, name, limit, errors)):
+        if skip_blank and not raw.strip():
+            continue
+        try:
+            result.append(normalise(raw))
+        except InvalidValue as exc:
+            errors.append(FieldError(f"{name}[{i}]", exc.code, exc.message))
+    return result
+
+
 def _unique(values: list[str], exclude: str | None = None) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for value in values:
@@ -147,15 +161,8 @@ def parse_lead_fields(
         except InvalidValue as exc:
             errors.append(FieldError("email", exc.code, exc.message))
     if present("emails"):
-        emails: list[str] = []
-        for i, raw in enumerate(_require_str_list(payload.get("emails"), "emails",
-                                                  MAX_ALTERNATES, errors)):
-            try:
-                if raw.strip():
-                    emails.append(normalise_email(raw))
-            except InvalidValue as exc:
-                errors.append(FieldError(f"emails[{i}]", exc.code, exc.message))
-        out["emails"] = emails
+        out["emails"] = _normalise_each(payload.get("emails"), "emails", MAX_ALTERNATES,
+                                        normalise_email, errors)
 
     if present("phone"):
         raw = _require_str(payload.get("phone"), "phone", errors)
@@ -167,15 +174,9 @@ def parse_lead_fields(
             except InvalidValue as exc:
                 errors.append(FieldError("phone", exc.code, exc.message))
     if present("phones"):
-        phones: list[str] = []
-        for i, raw in enumerate(_require_str_list(payload.get("phones"), "phones",
-                                                  MAX_ALTERNATES, errors)):
-            try:
-                if raw.strip():
-                    phones.append(_format_alternate_phone(raw, default_region))
-            except InvalidValue as exc:
-                errors.append(FieldError(f"phones[{i}]", exc.code, exc.message))
-        out["phones"] = phones
+        out["phones"] = _normalise_each(
+            payload.get("phones"), "phones", MAX_ALTERNATES,
+            lambda raw: _format_alternate_phone(raw, default_region), errors)
 
     if present("linkedin_url"):
         raw = _require_str(payload.get("linkedin_url"), "linkedin_url", errors)
@@ -185,14 +186,9 @@ def parse_lead_fields(
             errors.append(FieldError("linkedin_url", exc.code, exc.message))
 
     if present("tags"):
-        tags: list[str] = []
-        raw_tags = _require_str_list(payload.get("tags"), "tags", MAX_TAGS, errors)
-        for i, raw in enumerate(raw_tags):
-            try:
-                tags.append(normalise_tag(raw))
-            except InvalidValue as exc:
-                errors.append(FieldError(f"tags[{i}]", exc.code, exc.message))
-        out["tags"] = _unique(tags)
+        # a blank tag is an error, not nothing: normalise_tag says so
+        out["tags"] = _unique(_normalise_each(payload.get("tags"), "tags", MAX_TAGS,
+                                              normalise_tag, errors, skip_blank=False))
 
     if present("custom_fields"):
         out["custom_fields"] = _parse_custom_fields(payload.get("custom_fields"), errors)
