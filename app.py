@@ -7,18 +7,57 @@ from typing import Any
 from chalice.app import Chalice, SQSEvent
 
 from chalicelib.config import get_settings
+from chalicelib.entrypoints import import_handlers as imports
 from chalicelib.entrypoints.api_routes import api
 from chalicelib.entrypoints.http_support import rewrite_chalice_errors
+from chalicelib.entrypoints.import_routes import imports_api
 from chalicelib.entrypoints.job_handlers import handle_job_records
-from chalicelib.resources import STACK
+from chalicelib.resources import STACK, dlq_name
 
 app = Chalice(app_name="leadpipe")
 app.register_blueprint(api)
+app.register_blueprint(imports_api)
 app.register_middleware(rewrite_chalice_errors, "http")
 
-_JOBS = next(q for q in STACK.queues if q.logical_name == "jobs")
+_settings = get_settings()
+_QUEUES = {q.logical_name: q for q in STACK.queues}
 
 
-@app.on_sqs_message(queue=get_settings().jobs_queue_name, batch_size=_JOBS.batch_size)
+def _records(event: SQSEvent) -> list[dict[str, Any]]:
+    return [record.to_dict() for record in event]
+
+
+@app.on_sqs_message(queue=_settings.queue_name("jobs"), batch_size=_QUEUES["jobs"].batch_size)
 def on_job(event: SQSEvent) -> dict[str, Any]:
-    return handle_job_records([record.to_dict() for record in event])
+    return handle_job_records(_records(event))
+
+
+@app.on_sqs_message(queue=_settings.queue_name("uploads"),
+                    batch_size=_QUEUES["uploads"].batch_size)
+def on_upload(event: SQSEvent) -> dict[str, Any]:
+    return imports.on_upload_records(_records(event))
+
+
+@app.on_sqs_message(queue=_settings.queue_name("splits"), batch_size=_QUEUES["splits"].batch_size)
+def on_split(event: SQSEvent) -> dict[str, Any]:
+    return imports.on_split_records(_records(event))
+
+
+@app.on_sqs_message(queue=_settings.queue_name("chunks"), batch_size=_QUEUES["chunks"].batch_size)
+def on_chunk(event: SQSEvent) -> dict[str, Any]:
+    return imports.on_chunk_records(_records(event))
+
+
+@app.on_sqs_message(queue=dlq_name(_settings.stage, _QUEUES["chunks"]), batch_size=1)
+def on_chunk_dead(event: SQSEvent) -> dict[str, Any]:
+    return imports.on_chunk_dlq_records(_records(event))
+
+
+@app.on_sqs_message(queue=dlq_name(_settings.stage, _QUEUES["splits"]), batch_size=1)
+def on_split_dead(event: SQSEvent) -> dict[str, Any]:
+    return imports.on_split_dlq_records(_records(event))
+
+
+@app.on_sqs_message(queue=dlq_name(_settings.stage, _QUEUES["uploads"]), batch_size=1)
+def on_upload_dead(event: SQSEvent) -> dict[str, Any]:
+    return imports.on_upload_dlq_records(_records(event))

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from chalicelib.config import Settings, get_settings
 from chalicelib.services.auth import AuthService
+from chalicelib.services.imports import ImportService
 from chalicelib.services.jobs import JobRunner
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
@@ -18,11 +19,14 @@ class Services:
     lists: ListService
     leads: LeadService
     jobs: JobRunner
+    imports: ImportService
 
 
 def build_services(settings: Settings) -> Services:
     # Adapters are imported here, at wiring time: models read table settings.
+    from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
     from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
+    from chalicelib.adapters.s3_files import S3Files  # noqa: PLC0415
     from chalicelib.adapters.sqs_jobs import SqsJobQueue  # noqa: PLC0415
 
     repo = DynamoRepository()
@@ -33,7 +37,14 @@ def build_services(settings: Settings) -> Services:
                         max_batch=settings.max_batch_leads)
     # A worker gets most of its function's timeout, leaving time to hand off.
     runner = JobRunner(lists, leads, queue, budget_seconds=max(budget, 40.0))
-    return Services(auth=AuthService(repo), lists=lists, leads=leads, jobs=runner)
+    imports = ImportService(
+        DynamoImports(), S3Files(settings.bucket_name, settings.region), lists,
+        SqsJobQueue(settings.queue_name("splits"), settings.region),
+        SqsJobQueue(settings.queue_name("chunks"), settings.region),
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_url_seconds=settings.upload_url_seconds, chunk_rows=settings.chunk_rows)
+    return Services(auth=AuthService(repo), lists=lists, leads=leads, jobs=runner,
+                    imports=imports)
 
 
 @lru_cache(maxsize=1)

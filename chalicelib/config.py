@@ -20,10 +20,16 @@ class Settings:
     max_body_bytes: int
     max_batch_leads: int
     request_budget_seconds: float
+    max_upload_bytes: int
+    upload_url_seconds: int
+    chunk_rows: int
 
     @property
     def is_local(self) -> bool:
         return self.stage == "local"
+
+    def queue_name(self, logical_name: str) -> str:
+        return resource_name(self.stage, logical_name)
 
 
 def _int(name: str, default: int) -> int:
@@ -50,4 +56,10 @@ def get_settings() -> Settings:
         # Long operations (copy, purge, bulk by filter) work this long inside a
         # request, then hand the rest to the jobs queue.
         request_budget_seconds=float(os.environ.get("LEADPIPE_REQUEST_BUDGET_SECONDS", "5")),
+        # The seed products cap files at 10 MB; we stream, so this is a setting.
+        max_upload_bytes=_int("LEADPIPE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
+        upload_url_seconds=_int("LEADPIPE_UPLOAD_URL_SECONDS", 900),
+        # Rows per chunk message: big enough to batch DynamoDB calls, small
+        # enough that a chunk finishes well inside its function's timeout.
+        chunk_rows=_int("LEADPIPE_CHUNK_ROWS", 1000),
     )

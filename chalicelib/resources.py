@@ -39,6 +39,11 @@ class QueueDef:
 class BucketDef:
     logical_name: str
     upload_prefix: str = "uploads/"
+    # ObjectCreated under upload_prefix is sent to this queue (S3 → SQS, not
+    # on_s3_event: `chalice package`/CDK cannot express the latter).
+    notify_queue: str = "uploads"
+    # Working files (chunks, error reports) expire by lifecycle rule.
+    work_prefixes: tuple[str, ...] = ("chunks/", "errors/")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,13 @@ STACK = StackDef(
         # Long-running list maintenance: purge of a deleted list, copy of a
         # duplicated list, bulk actions too large for one request.
         QueueDef(logical_name="jobs", handler_timeout_seconds=60, batch_size=1),
+        # S3 ObjectCreated events for uploads: analyse the file, build the preview.
+        QueueDef(logical_name="uploads", handler_timeout_seconds=120, batch_size=1),
+        # One message per started import: stream the file into chunks.
+        QueueDef(logical_name="splits", handler_timeout_seconds=900, batch_size=1,
+                 max_receive_count=3),
+        # One message per chunk of rows: validate, dedupe, save.
+        QueueDef(logical_name="chunks", handler_timeout_seconds=120, batch_size=5),
     ),
 )
 

@@ -41,6 +41,24 @@ def provision(
     _ensure_bucket(s3_client, settings.bucket_name)
     for queue in STACK.queues:
         _ensure_queue_with_dlq(sqs_client, settings.stage, queue)
+    _ensure_upload_notification(s3_client, sqs_client, settings)
+
+
+def _ensure_upload_notification(s3_client: AwsClient, sqs_client: AwsClient,
+                                settings: Settings) -> None:
+    """Uploads (ObjectCreated under the upload prefix) go to the uploads queue."""
+    bucket = STACK.bucket
+    url = queue_url(sqs_client, resource_name(settings.stage, bucket.notify_queue))
+    s3_client.put_bucket_notification_configuration(
+        Bucket=settings.bucket_name,
+        NotificationConfiguration={"QueueConfigurations": [{
+            "QueueArn": queue_arn(sqs_client, url),
+            "Events": ["s3:ObjectCreated:*"],
+            "Filter": {"Key": {"FilterRules": [
+                {"Name": "prefix", "Value": bucket.upload_prefix}]}},
+        }]},
+    )
+    log.info("bucket %s notifies %s of uploads", settings.bucket_name, bucket.notify_queue)
 
 
 def queue_url(sqs_client: AwsClient, name: str) -> str:

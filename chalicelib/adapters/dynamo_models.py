@@ -131,3 +131,44 @@ def claim_key(list_id: str, identity_fingerprint: str) -> tuple[str, str]:
 
 def json_dict(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
+
+
+class ImportModel(_Table):
+    """pk IMPORT#<id>, sk META: one import's state, counts and preview."""
+
+    import_id = UnicodeAttribute()
+    workspace = UnicodeAttribute()
+    list_id = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    object_key = UnicodeAttribute()
+    default_region = UnicodeAttribute()
+    auto_start = UnicodeAttribute(default="false")
+    sheet = UnicodeAttribute(null=True)
+    mapping = JSONAttribute(null=True)
+    file = JSONAttribute(null=True)
+    preview = JSONAttribute(null=True)
+    sample_summary = JSONAttribute(null=True)
+    total_rows = NumberAttribute(null=True)
+    chunks_total = NumberAttribute(null=True)
+    chunks_done = NumberAttribute(default=0)
+    saved = NumberAttribute(default=0)
+    duplicates = NumberAttribute(default=0)
+    invalid = NumberAttribute(default=0)
+    started_at = UnicodeAttribute(null=True)
+    finished_at = UnicodeAttribute(null=True)
+    error = JSONAttribute(null=True)
+
+
+def import_key(import_id: str) -> tuple[str, str]:
+    return f"IMPORT#{import_id}", "META"
+
+
+def chunk_key(import_id: str, number: int) -> tuple[str, str]:
+    return f"IMPORT#{import_id}", f"CHUNK#{number:07d}"
+
+
+def import_ref_key(list_id: str, import_id: str) -> tuple[str, str]:
+    return f"IMPORTS#{list_id}", f"I#{import_id}"

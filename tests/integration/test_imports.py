@@ -1,0 +1,208 @@
+"""The import pipeline over in-process moto, the event pump playing Lambda."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import boto3
+import requests
+
+from chalicelib.config import get_settings
+from tests.integration.conftest import Api
+
+MESSY = (
+    "Prénom;Nom;E-mail;Téléphone;Société;Notes\r\n"
+    "Ada;Lovelace;ADA@Example.com;(415) 555-0134;Engines;\"first line\nsecond line\"\r\n"
+    "Grace;Hopper;grace@navy.mil;not a phone;Navy;\r\n"
+    "Ada;L.; ada@example.com ;+1 415 555 0199;Engines;dup in file\r\n"
+    "Alan;Turing;;+44 20 7946 0018;Bletchley;no email\r\n"
+    "Bad;Email;bad@@example;;;\r\n"
+    "Café;Owner;cafe@example.fr;06 12 34 56 78;Café Société;accents\r\n"
+).encode("cp1252")
+
+
+def upload(api: Api, list_id: str, data: bytes, filename: str = "leads.csv",
+           **options) -> dict:
+    created = api.post(f"/lists/{list_id}/imports", {"filename": filename, **options})
+    assert created.status_code == 201, created.json_body
+    body = created.json_body
+    assert body["status"] == "awaiting_upload"
+    form = body["upload"]
+    response = requests.post(form["url"], data=form["fields"], files={"file": (filename, data)})
+    assert response.status_code in (200, 204), response.text
+    return body
+
+
+def wait_status(api: Api, pump, import_id: str, *statuses: str) -> dict:
+    for _ in range(50):
+        pump.drain()
+        job = api.get(f"/imports/{import_id}").json_body
+        if job["status"] in statuses:
+            return job
+    raise AssertionError(f"import stuck in {job['status']}")
+
+
+def test_messy_csv_analyse_preview_start_and_report(api: Api, pump):
+    lid = api.new_list()["id"]
+    job = upload(api, lid, MESSY)
+    # WHEN the upload is analysed
+    ready = wait_status(api, pump, job["id"], "ready", "failed")
+    # THEN the format and mapping were detected and a preview is ready
+    assert ready["status"] == "ready", ready["error"]
+    assert ready["file"]["encoding"] == "cp1252" and ready["file"]["delimiter"] == ";"
+    assert ready["mapping"]["E-mail"] == "email"
+    assert ready["mapping"]["Prénom"] == "first_name"
+    assert ready["mapping"]["Téléphone"] == "phone"
+    assert ready["preview"][0]["lead"]["email"] == "ada@example.com"
+    assert ready["preview"][0]["lead"]["notes"] == "first line\nsecond line"
+    # WHEN it is started
+    started = api.post(f"/imports/{job['id']}/start", {})
+    assert started.status_code == 202, started.json_body
+    done = wait_status(api, pump, job["id"], "completed", "completed_with_errors", "failed")
+    # THEN every row is accounted for exactly
+    assert done["status"] == "completed", done
+    assert done["counts"] == {"saved": 3, "duplicates": 1, "invalid": 2}
+    assert done["total_rows"] == 6 and done["processed_rows"] == 6 and done["progress"] == 100
+    assert api.get(f"/lists/{lid}").json_body["lead_count"] == 3
+    grace = api.get(f"/lists/{lid}/leads?q=grace").json_body["items"][0]
+    assert grace["phone"] is None  # broken optional phone dropped, lead saved
+    cafe = api.get(f"/lists/{lid}/leads?q=cafe").json_body["items"][0]
+    assert cafe["company"] == "Café Société" and cafe["phone"] == "+33612345678" or \
+        cafe["phone"] is None
+    # the error report explains every rejected row and warns about the dropped phone
+    report = api.get(f"/imports/{job['id']}/errors")
+    assert report.headers["Content-Type"].startswith("text/csv")
+    rows = {int(r["row"]): r for r in csv.DictReader(io.StringIO(report.body.decode()))}
+    assert rows[5]["codes"] == "duplicate_in_file" and "(row 2)" in rows[5]["reason"]
+    assert rows[6]["codes"] == "missing_identity"
+    assert rows[7]["codes"] == "invalid_email"
+    assert rows[4]["outcome"] == "saved_with_warnings"
+    assert rows[4]["codes"] in ("invalid_phone", "unparseable_phone")
+
+
+def test_reimport_saves_nothing_and_reports_every_row_as_duplicate(api: Api, pump):
+    lid = api.new_list()["id"]
+    data = b"email,first_name\na@example.com,A\nb@example.com,B\nc@example.com,C\n"
+    first = upload(api, lid, data, auto_start=True)
+    assert wait_status(api, pump, first["id"], "completed")["counts"]["saved"] == 3
+    # an API edit of an imported lead must survive the re-import
+    lead = api.get(f"/lists/{lid}/leads?q=a@example.com").json_body["items"][0]
+    api.patch(f"/lists/{lid}/leads/{lead['id']}", {"status": "replied"})
+    second = upload(api, lid, data, auto_start=True)
+    done = wait_status(api, pump, second["id"], "completed")
+    assert done["counts"] == {"saved": 0, "duplicates": 3, "invalid": 0}
+    assert api.get(f"/lists/{lid}").json_body["lead_count"] == 3
+    assert api.get(f"/lists/{lid}/leads/{lead['id']}").json_body["status"] == "replied"
+    report = list(csv.DictReader(io.StringIO(
+        api.get(f"/imports/{second['id']}/errors").body.decode())))
+    assert [r["codes"] for r in report] == ["duplicate_in_list"] * 3
+
+
+def test_chunk_delivered_twice_counts_once(api: Api, pump, monkeypatch):
+    # GIVEN an import split into several chunks
+    from chalicelib.bootstrap import services
+
+    monkeypatch.setattr(services().imports, "_chunk_rows", 2)
+    lid = api.new_list()["id"]
+    rows = "".join(f"p{i}@example.com\n" for i in range(7))
+    job = upload(api, lid, ("email\n" + rows).encode(), auto_start=True)
+    from chalicelib.entrypoints import import_handlers as handlers
+
+    def take(queue: str) -> list[dict]:
+        sqs = boto3.client("sqs", region_name=get_settings().region)
+        url = sqs.get_queue_url(QueueName=get_settings().queue_name(queue))["QueueUrl"]
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"],
+                 "body": m["Body"]} for m in messages]
+
+    # deliver the upload and the split by hand, and keep the chunk messages
+    handlers.on_upload_records(take("uploads"))
+    handlers.on_split_records(take("splits"))
+    records = take("chunks")
+    on_chunk_records = handlers.on_chunk_records
+    assert len(records) == 4
+    # WHEN every chunk is delivered twice
+    assert on_chunk_records(records) == {"batchItemFailures": []}
+    assert on_chunk_records(records) == {"batchItemFailures": []}
+    pump.drain()
+    # THEN counts and the list are exact
+    done = api.get(f"/imports/{job['id']}").json_body
+    assert done["status"] == "completed"
+    assert done["counts"] == {"saved": 7, "duplicates": 0, "invalid": 0}
+    assert api.get(f"/lists/{lid}").json_body["lead_count"] == 7
+    assert len(api.get(f"/lists/{lid}/leads?limit=50").json_body["items"]) == 7
+
+
+def test_start_rules(api: Api, pump):
+    lid = api.new_list()["id"]
+    job = upload(api, lid, b"name,mail\nAda,ada@example.com\n")
+    not_ready = api.post(f"/imports/{job['id']}/start", {})
+    # not analysed yet (the pump has not run)
+    assert not_ready.status_code == 409
+    assert not_ready.json_body["error"]["code"] == "import_not_ready"
+    wait_status(api, pump, job["id"], "ready")
+    bad = api.post(f"/imports/{job['id']}/start", {"mapping": {"mail": "e_mail"}})
+    assert bad.status_code == 400
+    codes = {e["code"] for e in bad.json_body["error"]["details"]["errors"]}
+    assert "unknown_target_field" in codes
+    unmapped = api.post(f"/imports/{job['id']}/start", {"mapping": {"mail": None}})
+    assert unmapped.status_code == 400
+    assert "identity_not_mapped" in {e["code"] for e in
+                                     unmapped.json_body["error"]["details"]["errors"]}
+    ok = api.post(f"/imports/{job['id']}/start", {"mapping": {"mail": "email"}})
+    assert ok.status_code == 202
+    assert wait_status(api, pump, job["id"], "completed")["counts"]["saved"] == 1
+
+
+def test_upload_over_the_limit_fails_the_import(api: Api, pump, monkeypatch):
+    from chalicelib.bootstrap import services
+
+    monkeypatch.setattr(services().imports, "_max_bytes", 100)
+    lid = api.new_list()["id"]
+    job = upload(api, lid, b"email\n" + b"x@example.com\n" * 20)
+    failed = wait_status(api, pump, job["id"], "failed")
+    assert failed["error"]["code"] == "file_too_large"
+
+
+def test_upload_to_another_imports_key_is_ignored(api: Api, pump):
+    lid = api.new_list()["id"]
+    victim = api.post(f"/lists/{lid}/imports", {"filename": "a.csv"}).json_body
+    attacker = api.post(f"/lists/{lid}/imports", {"filename": "b.csv"}).json_body
+    # the attacker keeps its own signed fields but aims at the victim's import prefix
+    fields = dict(attacker["upload"]["fields"])
+    fields["key"] = f"uploads/{victim['id']}/guess"
+    requests.post(attacker["upload"]["url"], data=fields,
+                  files={"file": ("x.csv", b"email\nevil@example.com\n")})
+    pump.drain()
+    assert api.get(f"/imports/{victim['id']}").json_body["status"] == "awaiting_upload"
+    s3 = boto3.client("s3", region_name=get_settings().region)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=get_settings().bucket_name,
+                                                 Prefix=f"uploads/{victim['id']}/")
+            .get("Contents", [])]
+    assert keys == []
+
+
+def test_imports_are_workspace_scoped(api: Api, other_api: Api, pump):
+    lid = api.new_list()["id"]
+    job = upload(api, lid, b"email\na@example.com\n")
+    assert other_api.get(f"/imports/{job['id']}").status_code == 404
+    assert other_api.get(f"/imports/{job['id']}/errors").status_code == 404
+    assert other_api.post(f"/imports/{job['id']}/start", {}).status_code == 404
+    listed = api.get(f"/lists/{lid}/imports").json_body["items"]
+    assert [j["id"] for j in listed] == [job["id"]]
+
+
+def test_template_has_every_standard_field(api: Api):
+    response = api.get("/imports/template.csv")
+    header = next(csv.reader(io.StringIO(response.body.decode())))
+    assert {"first_name", "last_name", "email", "phone", "company", "job_title",
+            "linkedin_url", "location", "notes", "tags"} <= set(header)
+
+
+def test_s3_test_event_is_ignored(api: Api, pump):
+    from chalicelib.entrypoints.import_handlers import on_upload_records
+
+    body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})
+    assert on_upload_records([{"messageId": "t", "body": body}]) == {"batchItemFailures": []}
