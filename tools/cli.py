@@ -9,14 +9,24 @@ AWS credentials). It prints the token once; only its hash is stored.
 from __future__ import annotations
 
 import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tools.api_client import ApiError, LeadpipeApi
 
 app = typer.Typer(help="leadpipe: lead lists, imports and verification.", no_args_is_help=True)
 token_app = typer.Typer(help="Workspace API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
 DEFAULT_AWS_PORT = 4566
+console = Console(stderr=True)
 
 
 def point_at_stage(stage: str) -> None:
@@ -52,6 +62,238 @@ def token_create(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(token)
+
+
+def _api() -> LeadpipeApi:
+    api = LeadpipeApi()
+    if not api.token:
+        typer.echo("error: set LEADPIPE_TOKEN (make run prints it)", err=True)
+        raise typer.Exit(2)
+    return api
+
+
+def _fail(exc: ApiError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+@app.command("lists")
+def lists_command() -> None:
+    """Show the workspace's lists."""
+    api = _api()
+    table = Table("id", "name", "identity", "region", "leads")
+    try:
+        for lst in api.pages("/lists"):
+            table.add_row(lst["id"], lst["name"], lst["identity"], lst["default_region"],
+                          str(lst["lead_count"]))
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    console.print(table)
+
+
+@app.command("leads")
+def leads_command(
+    list_name: str = typer.Argument(..., metavar="LIST", help="List name or id."),
+    q: str | None = typer.Option(None, "--q", help="Search name, email, company, title."),
+    status: str | None = typer.Option(None, "--status"),
+    limit: int = typer.Option(50, "--limit", min=1, max=200),
+) -> None:
+    """Show leads of a list."""
+    api = _api()
+    try:
+        lst = _resolve(api, list_name)
+        params = {k: v for k, v in (("q", q), ("status", status)) if v}
+        page = api.call("GET", f"/lists/{lst['id']}/leads", params={**params, "limit": limit})
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    table = Table("name", "email", "phone", "company", "title", "status", "email status")
+    for lead in page["items"]:
+        name = " ".join(x for x in (lead["first_name"], lead["last_name"]) if x)
+        table.add_row(name, lead["email"] or "", lead["phone"] or "", lead["company"] or "",
+                      lead["job_title"] or "", lead["status"], lead["email_status"] or "")
+    console.print(table)
+    if page["next_cursor"]:
+        console.print(f"(first {limit}; more match)")
+
+
+@app.command("export")
+def export_command(
+    list_name: str = typer.Argument(..., metavar="LIST"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File (default stdout)."),
+) -> None:
+    """Export a list as CSV."""
+    api = _api()
+    try:
+        text = api.call("GET", f"/lists/{_resolve(api, list_name)['id']}/export")
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    _write(text, output)
+
+
+@app.command("errors")
+def errors_command(
+    import_id: str = typer.Argument(...),
+    output: Path | None = typer.Option(None, "-o", "--output", help="File (default stdout)."),
+) -> None:
+    """Download an import's error report (CSV: row, outcome, codes, reason, cells)."""
+    api = _api()
+    try:
+        _write(api.call("GET", f"/imports/{import_id}/errors"), output)
+    except ApiError as exc:
+        raise _fail(exc) from exc
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+
+
+def _resolve(api: LeadpipeApi, name_or_id: str) -> dict[str, Any]:
+    lst = api.find_list(name_or_id)
+    if lst is None:
+        raise ApiError(404, {"error": {"code": "not_found",
+                                       "message": f"no list {name_or_id!r}"}})
+    return lst
+
+
+def _parse_maps(maps: list[str]) -> dict[str, str | None]:
+    mapping: dict[str, str | None] = {}
+    for item in maps:
+        column, sep, target = item.rpartition("=")
+        if not sep or not column:
+            raise typer.BadParameter(f"--map takes 'Column=field', got {item!r}")
+        mapping[column] = target.strip() or None
+    return mapping
+
+
+@app.command("import")
+def import_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    list_name: str = typer.Option(..., "--list", "-l", help="List name or id."),
+    create: bool = typer.Option(False, "--create", help="Create the list if missing."),
+    identity: str = typer.Option("email", "--identity", help="Identity of a created list."),
+    maps: list[str] = typer.Option([], "--map", help="'Column=field' (repeatable); "  # noqa: B008
+                                   "'Column=' ignores a column."),
+    region: str | None = typer.Option(None, "--region", help="Default phone region."),
+    sheet: str | None = typer.Option(None, "--sheet", help="Spreadsheet sheet name."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking."),
+) -> None:
+    """Upload FILE into a list: detected mapping and preview, confirm, live progress."""
+    api = _api()
+    try:
+        code = _run_import(api, file, list_name, create, identity, _parse_maps(maps),
+                           region, sheet, yes)
+    except ApiError as exc:
+        raise _fail(exc) from exc
+    raise typer.Exit(code)
+
+
+def _run_import(api: LeadpipeApi, file: Path, list_name: str, create: bool, identity: str,
+                mapping: dict[str, str | None], region: str | None, sheet: str | None,
+                yes: bool) -> int:
+    lst = api.find_list(list_name)
+    if lst is None:
+        if not create:
+            console.print(f"[red]no list {list_name!r}[/red] (use --create)")
+            return 1
+        lst = api.call("POST", "/lists", json={"name": list_name, "identity": identity,
+                                                **({"default_region": region} if region else {})})
+        console.print(f"created list {lst['name']} ({lst['id']})")
+    body: dict[str, Any] = {"filename": file.name}
+    if mapping:
+        body["mapping"] = mapping
+    if region:
+        body["default_region"] = region
+    if sheet:
+        body["sheet"] = sheet
+    job = api.call("POST", f"/lists/{lst['id']}/imports", json=body)
+    with console.status(f"uploading {file.name} ({file.stat().st_size:,} bytes)..."):
+        api.upload(job["upload"], file)
+    with console.status("analysing..."):
+        job = _wait(api, job["id"], {"ready", "failed", "running", "completed",
+                                     "completed_with_errors"})
+    if job["status"] == "failed":
+        console.print(f"[red]import failed:[/red] {job['error']['code']}: "
+                      f"{job['error']['message']}")
+        return 1
+    _show_analysis(job)
+    if job["status"] == "ready":
+        if not yes and not typer.confirm("Start the import?", default=True):
+            console.print(f"not started; start later: POST /imports/{job['id']}/start")
+            return 0
+        job = api.call("POST", f"/imports/{job['id']}/start", json={"mapping": job["mapping"]})
+    job = _follow(api, job)
+    _show_summary(job)
+    return 0 if job["status"] == "completed" else 1
+
+
+def _wait(api: LeadpipeApi, import_id: str, statuses: set[str],
+          timeout: float = 600.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = api.call("GET", f"/imports/{import_id}")
+        if job["status"] in statuses or time.monotonic() > deadline:
+            return job
+        time.sleep(0.3)
+
+
+def _show_analysis(job: dict[str, Any]) -> None:
+    info = job["file"] or {}
+    console.print(f"[bold]{job['filename']}[/bold]: {info.get('kind')}, "
+                  f"encoding {info.get('encoding')}, delimiter {info.get('delimiter')!r}, "
+                  f"{len(info.get('columns') or [])} columns")
+    table = Table("column", "→ field")
+    for column, target in job["mapping"].items():
+        table.add_row(column, target or "[dim](ignored)[/dim]")
+    console.print(table)
+    preview = Table("row", "first name", "last name", "email", "phone", "company", "problems")
+    for entry in job["preview"]:
+        lead = entry["lead"] or {}
+        problems = ", ".join(e["code"] for e in entry["errors"] + entry["warnings"])
+        preview.add_row(str(entry["row"]), lead.get("first_name") or "",
+                        lead.get("last_name") or "", lead.get("email") or "",
+                        lead.get("phone") or "", lead.get("company") or "", problems)
+    console.print(preview)
+    summary = job.get("sample_summary") or {}
+    console.print(f"sample of {summary.get('rows_sampled', 0)} rows: "
+                  f"{summary.get('valid', 0)} valid, {summary.get('invalid', 0)} invalid, "
+                  f"{summary.get('duplicates_in_sample', 0)} duplicates "
+                  f"{summary.get('errors_by_code', {})}")
+    for error in summary.get("mapping_errors", []):
+        console.print(f"[yellow]mapping:[/yellow] {error['field']}: {error['message']}")
+
+
+def _follow(api: LeadpipeApi, job: dict[str, Any]) -> dict[str, Any]:
+    finished = {"completed", "completed_with_errors", "failed"}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]} rows/s"), TimeRemainingColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("importing", total=job.get("total_rows"), rate="-")
+        started = time.monotonic()
+        while job["status"] not in finished:
+            time.sleep(0.5)
+            job = api.call("GET", f"/imports/{job['id']}")
+            elapsed = max(time.monotonic() - started, 1e-6)
+            progress.update(task, total=job.get("total_rows"),
+                            completed=job["processed_rows"],
+                            rate=f"{job['processed_rows'] / elapsed:,.0f}")
+        progress.update(task, completed=job["processed_rows"], total=job["processed_rows"])
+    return job
+
+
+def _show_summary(job: dict[str, Any]) -> None:
+    counts = job["counts"]
+    colour = "green" if job["status"] == "completed" else "yellow"
+    console.print(f"[{colour}]{job['status']}[/{colour}]: {job['total_rows']} rows → "
+                  f"{counts['saved']} saved, {counts['duplicates']} duplicates skipped, "
+                  f"{counts['invalid']} invalid")
+    if job.get("error"):
+        console.print(f"{job['error']['code']}: {job['error']['message']}")
+    if counts["duplicates"] or counts["invalid"]:
+        console.print(f"error report: leadpipe errors {job['id']} -o errors.csv")
 
 
 def main() -> None:

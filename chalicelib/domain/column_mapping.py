@@ -25,11 +25,13 @@ How auto_map decides, column by column:
    key, at most one edit for keys of 5-11 characters and two from 12, none
    below 5; the score is 100 * (1 - edits / length), so never under 80. A
    header that only *adds* something to a synonym ("Emailed", "Company ID"),
-   or that holds a word such as date/at/verified/count/size/id/status or a
-   verb form ("Phoned", "...ed", "...ing") the synonym lacks, is never a typo
-   of it; nor is a header as close to two
-   different targets. So "Emial", "Frist Name", "Compnay" map and "Emailed
-   At", "Phone Verified", "Company Size", "Last Contacted" do not.
+   or that holds a number or a word the synonym lacks such as date, at,
+   verified, count, size, id, status or a verb form ("Phoned", "...ed",
+   "...ing"), is never a typo of it; nor is a header as close to two different
+   targets. Short or generic synonyms ("Contact", "Account", "Status",
+   "Notes", "State", "Country", ...) match exactly only. So "Emial", "Frist
+   Name", "Compnay" map and "Emailed At", "Phone Verified", "Company Size",
+   "Last Contacted", "Contract", "Stage" do not.
 5. Conflicts. Email and phone: the best column (synonym before fuzzy, then
    synonym rank: "Email"/"Phone"/"Phone Number" before "Work Email"/"Mobile"/
    "Work Direct Phone", which come before "Other Email"/"Phone 2", then
@@ -78,6 +80,8 @@ __all__ = [
     "ColumnMatch",
     "auto_map",
     "mapping_dict",
+    "match_key",
+    "match_tokens",
     "unique_headers",
     "validate_mapping",
 ]

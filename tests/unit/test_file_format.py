@@ -214,7 +214,7 @@ def test_unterminated_quote_under_a_wrong_delimiter_does_not_break_sniffing():
 # --- truncated samples ------------------------------------------------------------------------
 
 def test_sample_cut_in_the_middle_of_a_multibyte_character():
-    data = "name,note\n".encode() + "Zoë,5€ fee\n".encode() * 100_000
+    data = b"name,note\n" + "Zoë,5€ fee\n".encode() * 100_000
     cut = data.index("€".encode(), SAMPLE_SIZE - 100) + 1  # one byte into "€" (3 bytes)
     sample = data[:cut]
     with pytest.raises(UnicodeDecodeError):
