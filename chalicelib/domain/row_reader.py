@@ -65,9 +65,10 @@ def iter_csv_rows(stream: BinaryIO, fmt: FileFormat) -> Iterator[Row]:
     """Stream the rows of a CSV read from the stream's current position.
 
     Undecodable bytes become U+FFFD, NUL characters are dropped, and line ends
-    may be \\r\\n, \\n or \\r, mixed. A quote left open at the end of the file
-    (csv module behaviour) makes the rest of the file, newlines included, the
-    last cell of one final row; past MAX_CELL_CHARS that is `cell_too_large`.
+    may be \\r\\n, \\n or \\r, mixed. A first line "sep=;" is skipped. A quote
+    left open at the end of the file (csv module behaviour) makes the rest of
+    the file, newlines included, the last cell of one final row; past
+    MAX_CELL_CHARS that is `cell_too_large`.
     The stream is left open.
     """
     if csv.field_size_limit() < MAX_CELL_CHARS:
@@ -87,6 +88,8 @@ def iter_csv_rows(stream: BinaryIO, fmt: FileFormat) -> Iterator[Row]:
             except csv.Error as exc:
                 raise _csv_error(exc, lines_read + 1) from exc
             number, lines_read = lines_read + 1, reader.line_num
+            if number == 1 and lines_read == 1 and _is_sep_line(cells):
+                continue
             if not _is_blank(cells):
                 yield Row(number, cells)
     finally:
@@ -145,6 +148,12 @@ def _csv_error(exc: csv.Error, line: int) -> UnreadableFile:
         )
     return UnreadableFile(f"The CSV cannot be read near line {line}: {exc}",
                           code="malformed_csv", details={"line": line})
+
+
+def _is_sep_line(cells: list[str]) -> bool:
+    # Excel's "sep=;" first line (see file_format) declares the delimiter; it
+    # is not the header. Split on that delimiter it reads as ["sep=", ""].
+    return len(cells) == 2 and cells[0].lower() == "sep=" and cells[1] == ""
 
 
 def _is_blank(cells: list[str]) -> bool:

@@ -427,3 +427,26 @@ def test_not_a_zip_is_corrupt():
     with pytest.raises(UnreadableFile) as excinfo:
         check_zip_spreadsheet(b"name,email\n", 11)
     assert _code(excinfo) == "corrupt_spreadsheet"
+
+
+# --- Excel's sep= line ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+def test_declared_delimiter_line(delimiter):
+    # The rows alone would say ","; the declaration wins, as in Excel.
+    data = f"sep={delimiter}\r\nname,email\r\nBob,b@x.co\r\n".encode()
+    assert sniff(data).delimiter == delimiter
+    assert sniff(codecs.BOM_UTF8 + data.replace(b"sep", b"SEP")).delimiter == delimiter
+
+
+def test_sep_prefix_without_a_delimiter_is_just_data():
+    assert sniff(b"sep=x,b\n1,2\n").delimiter == ","
+
+
+def test_mac_roman_accents_are_text_not_binary():
+    # Mac Roman "é" is 0x8E and "è" 0x8F (undefined in cp1252): decoded as
+    # latin-1 they become C1 controls, which must not read as binary garbage.
+    data = b"name,city\n" + "Hélène,Orléans è\n".encode("mac_roman") * 50
+    fmt = sniff(data)
+    assert fmt.kind == "csv"
+    assert fmt.encoding == "latin-1"

@@ -385,3 +385,12 @@ def test_split_header_without_any_row(data):
     with pytest.raises(UnreadableFile) as excinfo:
         split_header(iter_csv_rows(io.BytesIO(data), CSV))
     assert excinfo.value.code == "empty_file"
+
+
+def test_excel_sep_line_is_skipped_but_counted():
+    data = b"sep=;\r\nname;email\r\nBob;b@x.co\r\n"
+    fmt = sniff(data)
+    assert _rows(data, fmt) == [(2, ["name", "email"]), (3, ["Bob", "b@x.co"])]
+    # Only on line 1, and only declaring the delimiter in use.
+    assert _rows(b"a,b\nsep=,\n") == [(1, ["a", "b"]), (2, ["sep=", ""])]
+    assert _rows(b"sep=;\na,b\n") == [(1, ["sep=;"]), (2, ["a", "b"])]
