@@ -175,7 +175,7 @@ def import_command(
     list_name: str = typer.Option(..., "--list", "-l", help="List name or id."),
     create: bool = typer.Option(False, "--create", help="Create the list if missing."),
     identity: str = typer.Option("email", "--identity", help="Identity of a created list."),
-    maps: list[str] = typer.Option([], "--map", help="'Column=field' (repeatable); "  # noqa: B008
+    maps: list[str] = typer.Option([], "--map", help="'Column=field' (repeatable); "
                                    "'Column=' ignores a column."),
     region: str | None = typer.Option(None, "--region", help="Default phone region."),
     sheet: str | None = typer.Option(None, "--sheet", help="Spreadsheet sheet name."),

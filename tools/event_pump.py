@@ -125,27 +125,49 @@ class EventPump:
             fired += 1
         return fired
 
-    def run_forever(self, stop_event: threading.Event) -> None:
-        """Pump until `stop_event` is set. Never raises on handler or AWS errors."""
+    def run_forever(self, stop_event: threading.Event, concurrency: int = 2) -> None:
+        """Pump until `stop_event` is set. Never raises on handler or AWS errors.
+
+        Like Lambda's event source mappings, each queue is polled on its own
+        (`concurrency` pollers a queue), so an idle queue's long poll never
+        delays another queue's messages and a busy queue is worked in parallel.
+        """
         log.info(
-            "event pump running: %d queue handler(s), %d schedule(s)",
+            "event pump running: %d queue handler(s) x %d, %d schedule(s)",
             len(self._queues),
+            concurrency,
             len(self._schedules),
         )
-        # Without a long poll (no queues, queue missing, wait_seconds=0) a round
-        # returns at once; this floor keeps an idle pump from spinning.
+        threads = [
+            threading.Thread(target=self._poll_forever, args=(source, stop_event),
+                             name=f"pump-{source.queue_name}-{n}", daemon=True)
+            for source in self._queues for n in range(max(1, concurrency))
+        ]
+        for thread in threads:
+            thread.start()
+        while not stop_event.is_set():
+            try:
+                self.fire_due_schedules(self._clock())
+            except Exception:
+                log.exception("event pump: schedules failed; continuing")
+            stop_event.wait(1.0)
+        for thread in threads:
+            thread.join(timeout=self.wait_seconds + 5)
+        log.info("event pump stopped")
+
+    def _poll_forever(self, source: _SqsSource, stop_event: threading.Event) -> None:
+        # Without a long poll (queue missing, wait_seconds=0) a poll returns at
+        # once; this floor keeps an idle poller from spinning.
         min_round = max(float(self.wait_seconds), 0.2)
         while not stop_event.is_set():
             started = time.monotonic()
             handled = 0
             try:
-                handled = self.poll_once()
-                self.fire_due_schedules(self._clock())
+                handled = self._poll(source, self.wait_seconds)
             except Exception:
-                log.exception("event pump round failed; continuing")
+                log.exception("event pump: polling %s failed; continuing", source.queue_name)
             if handled == 0:
                 stop_event.wait(max(0.0, min_round - (time.monotonic() - started)))
-        log.info("event pump stopped")
 
     def drain(self, max_rounds: int = 100) -> int:
         """Poll (without waiting) until no queue has a visible message.
@@ -584,7 +606,10 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    EventPump(app, sqs).run_forever(stop)
+    # Pollers per queue: Lambda runs many invocations at once; here two keep
+    # the worker busy while the embedded AWS answers the other.
+    concurrency = int(os.environ.get("LEADPIPE_PUMP_CONCURRENCY", "2"))
+    EventPump(app, sqs).run_forever(stop, concurrency=concurrency)
     return 0
 
 
