@@ -99,7 +99,7 @@ def item_level_rollback() -> None:
                     self.put_item(name, attrs, overwrite=True)
             raise
 
-    models.copy = _NoTableCopy()  # type: ignore[assignment]
+    models.copy = _NoTableCopy()  # type: ignore[assignment,attr-defined]
     backend_cls.transact_write_items = transact_write_items  # type: ignore[method-assign]
     backend_cls._leadpipe_patched = True  # type: ignore[attr-defined]
 
