@@ -43,7 +43,7 @@ class BucketDef:
     # on_s3_event: `chalice package`/CDK cannot express the latter).
     notify_queue: str = "uploads"
     # Working files (chunks, error reports) expire by lifecycle rule.
-    work_prefixes: tuple[str, ...] = ("chunks/", "errors/")
+    work_prefixes: tuple[str, ...] = ("files/", "analysis/", "chunks/", "errors/")
 
 
 @dataclass(frozen=True)

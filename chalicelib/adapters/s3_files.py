@@ -9,6 +9,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chalicelib.domain.file_format import UnreadableFile
+
 
 class S3Files:
     def __init__(self, bucket: str, region: str) -> None:
@@ -33,27 +35,52 @@ class S3Files:
         )
         return result
 
-    def size(self, key: str) -> int | None:
+    def head(self, key: str) -> tuple[int, str] | None:
+        """(size, ETag) of an object, or None when it does not exist."""
         try:
-            return int(self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+            response = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
+        return int(response["ContentLength"]), str(response["ETag"])
 
-    def read_head(self, key: str, length: int) -> bytes:
-        response = self.client.get_object(Bucket=self.bucket, Key=key,
-                                          Range=f"bytes=0-{length - 1}")
-        data: bytes = response["Body"].read()
+    def _get(self, key: str, etag: str | None, **extra: Any) -> Any:
+        # Reads after analysis name the ETag analysed: a second upload to the
+        # same key (a presigned POST works until it expires) cannot slip in.
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=key,
+                                          **({"IfMatch": etag} if etag else {}), **extra)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                raise UnreadableFile("The file was replaced after it was analysed; "
+                                     "create a new import", code="upload_changed") from exc
+            raise
+
+    def copy(self, source: str, target: str, etag: str) -> None:
+        """Server-side copy of exactly the version with this ETag."""
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=target, CopySourceIfMatch=etag,
+                                    CopySource={"Bucket": self.bucket, "Key": source})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                raise UnreadableFile("The file was replaced while it was analysed; "
+                                     "create a new import", code="upload_changed") from exc
+            raise
+
+    def read_head(self, key: str, length: int, etag: str | None = None) -> bytes:
+        data: bytes = self._get(key, etag, Range=f"bytes=0-{length - 1}")["Body"].read()
         return data
 
-    def open_stream(self, key: str) -> Any:
+    def open_stream(self, key: str, etag: str | None = None) -> Any:
         """The object as a streaming, read-only binary file (never loaded whole)."""
-        body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-        return _StreamingFile(body)
+        return _StreamingFile(self._get(key, etag)["Body"])
 
-    def download(self, key: str, path: str) -> None:
-        self.client.download_file(self.bucket, key, path)
+    def download(self, key: str, path: str, etag: str | None = None) -> None:
+        body = self._get(key, etag)["Body"]
+        with open(path, "wb") as handle:
+            for chunk in iter(lambda: body.read(1024 * 1024), b""):
+                handle.write(chunk)
 
     def put_bytes(self, key: str, data: bytes, content_type: str = "text/csv") -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)

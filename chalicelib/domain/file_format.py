@@ -358,3 +358,52 @@ def _column_counts(text: str, delimiter: str, *, drop_last: bool) -> list[int]:
     if reached_end and drop_last and len(counts) > 1:
         counts.pop()
     return counts
+
+
+# Cells a sheet may span (rows x columns of its used range). Readers build the
+# dense range, so a 5 KB file with one cell at XFD1048576 would otherwise ask
+# for 16384 x 1048576 cells. 20M cells is far beyond any lead list's shape.
+MAX_SHEET_CELLS = 20_000_000
+_CELL_REF = re.compile(rb'<(?:\w+:)?(?:c|dimension)\b[^>]*?\br(?:ef)?="\$?([A-Z]{1,3})\$?(\d{1,7})'
+                       rb'(?::\$?([A-Z]{1,3})\$?(\d{1,7}))?"')
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + (letter - 64)
+    return number
+
+
+def check_xlsx_extent(stream: BinaryIO, *, max_cells: int = MAX_SHEET_CELLS) -> None:
+    """Refuse an xlsx whose worksheets span more than `max_cells` cells.
+
+    Streams each worksheet's XML (already bounded by check_zip_spreadsheet)
+    and takes the furthest row and column of its <dimension> and cell refs.
+    """
+    start = stream.tell()
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            for name in archive.namelist():
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                max_row = max_col = 0
+                tail = b""
+                with archive.open(name) as sheet:
+                    while chunk := sheet.read(1 << 20):
+                        data = tail + chunk
+                        for match in _CELL_REF.finditer(data):
+                            for col, row in ((match[1], match[2]), (match[3], match[4])):
+                                if col and row:
+                                    max_col = max(max_col, _column_number(col))
+                                    max_row = max(max_row, int(row))
+                        tail = data[-256:]
+                if max_row * max_col > max_cells:
+                    raise UnreadableFile(
+                        f"A sheet spans {max_row} rows x {max_col} columns; at most "
+                        f"{max_cells} cells are read", code="spreadsheet_too_large",
+                        details={"rows": max_row, "columns": max_col})
+    except zipfile.BadZipFile as exc:
+        raise UnreadableFile("The spreadsheet is damaged", code="corrupt_spreadsheet") from exc
+    finally:
+        stream.seek(start)

@@ -33,6 +33,7 @@ from chalicelib.domain.file_format import (
     SPREADSHEET_KINDS,
     FileFormat,
     UnreadableFile,
+    check_xlsx_extent,
     check_zip_spreadsheet,
 )
 
@@ -108,6 +109,8 @@ def iter_sheet_rows(stream: BinaryIO, fmt: FileFormat, sheet: str | None = None)
         size = stream.seek(0, io.SEEK_END) - start
         stream.seek(start)
         check_zip_spreadsheet(stream, size)
+        if fmt.kind == "xlsx":
+            check_xlsx_extent(stream)
     data = _load_sheet(stream, sheet)
     return _sheet_rows(data)
 

@@ -53,7 +53,7 @@ def import_template() -> Response:
 @handles_errors
 def get_import(import_id: str) -> Response:
     workspace = workspace_of(imports_api.current_request)
-    return json_response(services().imports.get(workspace, import_id).to_api())
+    return json_response(services().imports.get_full(workspace, import_id).to_api())
 
 
 @imports_api.route("/imports/{import_id}/start", methods=["POST"],

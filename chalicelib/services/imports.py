@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -17,6 +18,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
@@ -75,14 +77,15 @@ TEMPLATE_COLUMNS = ("first_name", "last_name", "email", "emails", "phone", "phon
 
 class FileStore(Protocol):
     def presigned_post(self, key: str, max_bytes: int, expires: int) -> dict[str, Any]: ...
-    def size(self, key: str) -> int | None: ...
-    def read_head(self, key: str, length: int) -> bytes: ...
-    def open_stream(self, key: str) -> Any: ...
-    def download(self, key: str, path: str) -> None: ...
+    def head(self, key: str) -> tuple[int, str] | None: ...
+    def read_head(self, key: str, length: int, etag: str | None = ...) -> bytes: ...
+    def open_stream(self, key: str, etag: str | None = ...) -> Any: ...
+    def download(self, key: str, path: str, etag: str | None = ...) -> None: ...
     def put_bytes(self, key: str, data: bytes, content_type: str = ...) -> None: ...
     def get_bytes(self, key: str) -> bytes | None: ...
     def keys(self, prefix: str) -> Iterator[str]: ...
     def delete(self, key: str) -> None: ...
+    def copy(self, source: str, target: str, etag: str) -> None: ...
 
 
 class ImportStore(Protocol):
@@ -118,6 +121,20 @@ def identity_key(raw: str, identity: str, region: str) -> str | None:
         return None
 
 
+def complete_lines(head: bytes, fmt: FileFormat) -> tuple[bytes, FileFormat]:
+    """The whole lines of a file's first bytes, as UTF-8, for the analysis.
+
+    The cut may fall inside a character (UTF-8, UTF-16) or a row: decode what
+    is complete, drop the last partial line, and hand on UTF-8.
+    """
+    decoder = codecs.getincrementaldecoder(fmt.encoding or "utf-8")(errors="replace")
+    text = decoder.decode(head, final=False)
+    cut = text.rfind("\n")
+    if cut >= 0:
+        text = text[: cut + 1]
+    return text.encode("utf-8"), replace(fmt, encoding="utf-8")
+
+
 def _lead_id(import_id: str, row: int, started_ms: int) -> str:
     # Deterministic per (import, row) so a redelivered chunk recognises its own
     # claims; time-ordered like every other lead id.
@@ -142,6 +159,7 @@ class ImportService:
         self._max_bytes = max_upload_bytes
         self._url_seconds = upload_url_seconds
         self._chunk_rows = chunk_rows
+        self._analysis_cache: dict[str, dict[str, Any]] = {}
 
     # --- API ------------------------------------------------------------------
     def create(self, workspace: str, list_id: str, payload: Mapping[str, Any]
@@ -183,8 +201,10 @@ class ImportService:
                         filename=_safe_filename(filename), status="awaiting_upload",
                         created_at=now, updated_at=now, object_key=key,
                         default_region=region.upper(), auto_start=bool(auto_start),
-                        sheet=sheet, mapping=mapping)
+                        sheet=sheet)
         self._imports.create(job)
+        if mapping:
+            self._store_analysis(job.id, {"mapping": mapping})
         upload = self._files.presigned_post(key, self._max_bytes, self._url_seconds)
         return job, upload
 
@@ -196,6 +216,42 @@ class ImportService:
         if job is None or job.workspace != workspace:
             raise NotFound("Import not found", details={"import_id": import_id})
         return job
+
+    def get_full(self, workspace: str, import_id: str) -> ImportJob:
+        """The import with its analysis (columns, mapping, preview) attached."""
+        return self._with_analysis(self.get(workspace, import_id))
+
+    # An analysis can be as wide as the file (10,000 columns, 100 long custom
+    # values in each preview row): it lives in S3, not in the 400 KB item.
+    @staticmethod
+    def _analysis_key(import_id: str) -> str:
+        return f"analysis/{import_id}.json"
+
+    def _store_analysis(self, import_id: str, analysis: Mapping[str, Any]) -> None:
+        self._files.put_bytes(self._analysis_key(import_id),
+                              json.dumps(analysis, separators=(",", ":")).encode(),
+                              "application/json")
+        self._analysis_cache.pop(import_id, None)
+
+    def _analysis(self, import_id: str) -> dict[str, Any]:
+        cached = self._analysis_cache.get(import_id)
+        if cached is None:
+            raw = self._files.get_bytes(self._analysis_key(import_id))
+            cached = json.loads(raw) if raw else {}
+            if len(self._analysis_cache) > 16:
+                self._analysis_cache.clear()
+            self._analysis_cache[import_id] = cached
+        return cached
+
+    def _with_analysis(self, job: ImportJob) -> ImportJob:
+        analysis = self._analysis(job.id)
+        file_info = dict(job.file or {})
+        if "columns" in analysis:
+            file_info["columns"] = analysis["columns"]
+        return replace(job, mapping=analysis.get("mapping") or {},
+                       preview=analysis.get("preview") or (),
+                       sample_summary=analysis.get("sample_summary"),
+                       file=file_info or None)
 
     def page(self, workspace: str, list_id: str, limit: int,
              cursor: str | None) -> tuple[list[ImportJob], str | None]:
@@ -210,7 +266,7 @@ class ImportService:
         return jobs, (encode_cursor({"k": last}) if last else None)
 
     def start(self, workspace: str, import_id: str, payload: Mapping[str, Any]) -> ImportJob:
-        job = self.get(workspace, import_id)
+        job = self.get_full(workspace, import_id)
         unknown = set(payload) - {"mapping"}
         if unknown:
             raise ValidationFailed([FieldError(k, "unknown_field", f"Unknown field {k!r}")
@@ -226,13 +282,17 @@ class ImportService:
 
     def _begin(self, job: ImportJob, mapping: Mapping[str, str | None]) -> ImportJob:
         now = utc_now_iso()
+        if job.status != "ready":
+            raise Conflict("The import was started already", code="import_not_ready")
+        # The mapping is final once running: store it before the status says so.
+        self._store_analysis(job.id, {**self._analysis(job.id), "mapping": dict(mapping)})
         if not self._imports.update(job.id, expect_status=("ready",), status="running",
-                                    mapping=dict(mapping), started_at=now, updated_at=now):
+                                    started_at=now, updated_at=now):
             raise Conflict("The import was started already", code="import_not_ready")
         self._splits.send({"type": "split", "import_id": job.id})
         started = self._imports.get(job.id)
         assert started is not None
-        return started
+        return self._with_analysis(started)
 
     # --- analyse (uploads queue) ----------------------------------------------
     def on_s3_event(self, body: Mapping[str, Any]) -> None:
@@ -250,11 +310,16 @@ class ImportService:
             # import's key, or guessed one. It never becomes an import's file.
             self._files.delete(key)
             return
-        if job.status != "awaiting_upload":
-            return  # a repeated S3 event, or a second upload: the first one stands
-        if not self._imports.update(job.id, expect_status=("awaiting_upload",),
-                                    status="analysing", updated_at=utc_now_iso()):
+        if job.status not in ("awaiting_upload", "analysing"):
+            # A repeated event, or a second upload with a still valid form: the
+            # analysed file was copied away, so this object is discarded.
+            if self._files.head(key) is not None:
+                self._files.delete(key)
             return
+        # "analysing" again means an earlier attempt crashed and SQS redelivered:
+        # analysis is idempotent, so run it again (until the DLQ fails it).
+        self._imports.update(job.id, expect_status=("awaiting_upload", "analysing"),
+                             status="analysing", updated_at=utc_now_iso())
         try:
             self._analyse(job)
         except LeadpipeError as exc:
@@ -266,21 +331,31 @@ class ImportService:
                              error={"code": code, "message": message})
 
     def _analyse(self, job: ImportJob) -> None:
-        size = self._files.size(job.object_key)
-        if size is None:
+        found = self._files.head(job.object_key)
+        if found is None:
             raise UnreadableFile("The uploaded file is gone", code="upload_missing")
+        size, etag = found
         if size > self._max_bytes:
             self._files.delete(job.object_key)
             raise PayloadTooLarge(f"The file is {size} bytes; the limit is {self._max_bytes}",
                                   code="file_too_large")
-        head = self._files.read_head(job.object_key, HEAD_BYTES)
+        if size == 0:
+            raise UnreadableFile("The file is empty", code="empty_file")
+        # What is analysed is what is imported: keep this exact version under a
+        # key no upload form can write, and free the upload key.
+        stored = f"files/{job.id}"
+        self._files.copy(job.object_key, stored, etag)
+        self._files.delete(job.object_key)
+        job = replace(job, object_key=stored)
+        head = self._files.read_head(stored, HEAD_BYTES, etag)
         fmt = sniff(head, job.filename)
         lst = self._lists.get(job.workspace, job.list_id)
-        with self._open_rows(job, fmt, head, size) as rows:
+        with self._open_rows(job, fmt, head, size, etag) as rows:
             raw_headers, data = split_header(rows)
             headers = unique_headers(raw_headers)
             auto = mapping_dict(auto_map(headers))
-            merged = {**auto, **{k: v for k, v in job.mapping.items() if k in headers}}
+            requested = self._analysis(job.id).get("mapping") or {}
+            merged = {**auto, **{k: v for k, v in requested.items() if k in headers}}
             try:
                 mapping = validate_mapping(merged, headers, lst.identity)
                 mapping_error = None
@@ -303,18 +378,20 @@ class ImportService:
                 if len(sample) >= SAMPLE_ROWS:
                     break
         file_info = {"kind": fmt.kind, "encoding": fmt.encoding, "delimiter": fmt.delimiter,
-                     "columns": headers, "size": size, "sheet": job.sheet}
+                     "size": size, "etag": etag, "key": stored, "sheet": job.sheet,
+                     "column_count": len(headers)}
         summary = summarise(sample, duplicates)
         if mapping_error:
             summary["mapping_errors"] = mapping_error.get("errors", [])
+        self._store_analysis(job.id, {
+            "columns": headers, "mapping": mapping, "sample_summary": summary,
+            "preview": [preview_entry(r) for r in sample[:PREVIEW_ROWS]]})
         now = utc_now_iso()
         self._imports.update(job.id, expect_status=("analysing",), status="ready",
-                             file=file_info, mapping=mapping, updated_at=now,
-                             preview=[preview_entry(r) for r in sample[:PREVIEW_ROWS]],
-                             sample_summary=summary)
+                             file=file_info, updated_at=now)
         if job.auto_start and not mapping_error:
             ready = self._imports.get(job.id)
-            if ready is not None:
+            if ready is not None and ready.status == "ready":
                 self._begin(ready, mapping)
 
     class _Rows:
@@ -329,20 +406,19 @@ class ImportService:
             self.cleanup()
 
     def _open_rows(self, job: ImportJob, fmt: FileFormat, head: bytes | None,
-                   size: int) -> ImportService._Rows:
+                   size: int, etag: str | None) -> ImportService._Rows:
         """Rows of the upload: streamed for CSV, from a temp file for spreadsheets."""
         if fmt.kind == "csv":
             if head is not None and size <= len(head):
                 return self._Rows(iter_rows(io.BytesIO(head), fmt), lambda: None)
             if head is not None:
-                # Analysis needs only the first rows: drop the possibly cut last line.
-                cut = head[: head.rfind(b"\n") + 1] or head
-                return self._Rows(iter_rows(io.BytesIO(cut), fmt), lambda: None)
-            stream = self._files.open_stream(job.object_key)
+                text, utf8 = complete_lines(head, fmt)
+                return self._Rows(iter_rows(io.BytesIO(text), utf8), lambda: None)
+            stream = self._files.open_stream(job.object_key, etag)
             return self._Rows(iter_rows(stream, fmt), stream.close)
         handle, path = tempfile.mkstemp(suffix="." + fmt.kind)
         os.close(handle)
-        self._files.download(job.object_key, path)
+        self._files.download(job.object_key, path, etag)
         spreadsheet = open(path, "rb")  # noqa: SIM115 (closed by the cleanup)
 
         def cleanup() -> None:
@@ -359,8 +435,17 @@ class ImportService:
         if job.chunks_total is not None:
             self._maybe_finish(job.id)  # split before; chunks are on their way
             return
+        try:
+            self._split(self._with_analysis(job))
+        except LeadpipeError as exc:
+            # An unreadable line past the analysed sample, a replaced upload:
+            # retrying cannot help, so the import ends here with the reason.
+            self._fail(job.id, exc.code, exc.message)
+
+    def _split(self, job: ImportJob) -> None:
         lst = self._lists.get(job.workspace, job.list_id)
         info = job.file or {}
+        job = replace(job, object_key=str(info.get("key") or job.object_key))
         fmt = FileFormat(kind=info["kind"], encoding=info.get("encoding"),
                          delimiter=info.get("delimiter"))
         headers = list(info.get("columns") or [])
@@ -381,7 +466,8 @@ class ImportService:
             number += 1
             chunk = []
 
-        with self._open_rows(job, fmt, None, int(info.get("size") or 0)) as rows:
+        with self._open_rows(job, fmt, None, int(info.get("size") or 0),
+                             info.get("etag")) as rows:
             _, data = split_header(rows)
             width = len(headers)
             for row in data:
@@ -416,6 +502,7 @@ class ImportService:
             raise RuntimeError("chunk file missing")  # redelivered into the DLQ, salvaged
         rows: list[list[Any]] = json.loads(data)
         lst = self._lists.get(job.workspace, job.list_id)
+        job = self._with_analysis(job)
         headers = list((job.file or {}).get("columns") or [])
         columns = mapped_columns(headers, job.mapping)
         started_ms = _iso_ms(job.started_at or job.created_at)
@@ -474,7 +561,7 @@ class ImportService:
             lst = self._lists.get(job.workspace, job.list_id)
             rows = int(message.get("rows", 0))
             error = FieldError("row", "processing_failed", REASONS["processing_failed"])
-            self._write_report(job, number, list((job.file or {}).get("columns") or []),
+            self._write_report(job, number, [],
                                [(-1, [f"chunk {number}: {rows} rows"], [error], [])])
             self._imports.finish_chunk(job, lst, number, ImportCounts(0, 0, rows), {})
             self._imports.update(job.id, error={"code": "chunk_failed", "message":
@@ -527,7 +614,7 @@ class ImportService:
         self._files.put_bytes(key, buffer.getvalue().encode())
 
     def error_report(self, workspace: str, import_id: str) -> Iterator[str]:
-        job = self.get(workspace, import_id)
+        job = self.get_full(workspace, import_id)
         headers = list((job.file or {}).get("columns") or [])
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\r\n").writerow(

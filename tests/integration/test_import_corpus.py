@@ -378,13 +378,7 @@ _WIDE_ROWS = _WIDE_ROW + "a@example.com\n" + _WIDE_ROW + "b@example.com\n"
 
 CASES: list[Case] = [
     # --- nothing to import -------------------------------------------------------
-    Case("empty_file", b"", failed="empty_file", xfail=(
-        "BUG: a 0-byte upload (moto accepts it; real S3 refuses it by the POST policy's "
-        "content-length-range) crashes analysis: S3Files.read_head asks for "
-        "bytes=0-1048575 and S3 answers InvalidRange; the ClientError is not a "
-        "LeadpipeError, so the uploads message is retried, and the retry finds the "
-        "import 'analysing' and returns: the message is consumed, never reaches the "
-        "DLQ, and the import stays analysing for ever")),
+    Case("empty_file", b"", failed="empty_file"),
     Case("whitespace_only", b"  \n\t\t\n \r\n   ", failed="empty_file"),
     Case("only_a_utf8_bom", codecs.BOM_UTF8, failed="empty_file"),
     Case("only_a_utf16_bom_and_newlines", codecs.BOM_UTF16_LE + "\r\n\r\n".encode("utf-16-le"),
@@ -428,11 +422,7 @@ CASES: list[Case] = [
          # split(), whose UnreadableFile the SQS wrapper drops as a poison message.
          b"email,notes\na@example.com," + b"n" * (MB + 100) + b"\nb@example.com,"
          + b"x" * (3 * MB) + b"\n", setup=_two_mb_lines, auto_start=True,
-         failed="row_too_large", xfail=(
-             "BUG: an UnreadableFile raised in ImportService.split (row_too_large, "
-             "cell_too_large, malformed_csv past the analysed first MB) is a "
-             "LeadpipeError, which sqs_records.each_record logs and drops; split has no "
-             "try/except calling _fail, so the import stays running for ever")),
+         failed="row_too_large"),
     # --- encodings ----------------------------------------------------------------------
     Case("utf16le_bom_tabs_excel_unicode_text",
          codecs.BOM_UTF16_LE + ("Email\tFirst Name\tCompany\r\n"
@@ -449,12 +439,7 @@ CASES: list[Case] = [
                                 + "\r\nb@example.com," + "m" * 400_000
                                 + "\r\nc@example.com,x\r\n").encode("utf-16-le"),
          counts=(3, 0, 0), report={2: warned("value_too_long"), 3: warned("value_too_long")},
-         check=_check_utf16_big_preview, xfail=(
-             "BUG: ImportService._open_rows cuts the 1 MB head after its last b'\\n' byte; "
-             "in UTF-16-LE that byte is followed by its 0x00 half, so the cut sample ends "
-             "in half a code unit, decoded as U+FFFD: a phantom row 3 ('\\ufffd') that "
-             "the preview and sample_summary report as invalid (invalid_email). The import "
-             "itself is right")),
+         check=_check_utf16_big_preview),
     Case("cp1252_semicolons",
          _csv("E-mail;Prénom;Société;Notes\r\n"
               "ada@example.com;Ada;Café Société;“smart” quotes – 5€\r\n"
@@ -523,26 +508,12 @@ CASES: list[Case] = [
     Case("ten_thousand_columns_with_longer_names",
          ("".join(f"Survey question {i:05d} answer," for i in range(9_999)) + "email\n"
           + _WIDE_ROWS).encode(),
-         auto_start=True, counts=(2, 0, 0), check=_check_wide, xfail=(
-             "BUG: the header list and the mapping are stored as JSON in the one import "
-             "item; 10,000 columns of 27 characters make ~680 KB, over DynamoDB's 400 KB "
-             "item limit. The 'ready' UpdateItem in ImportService._analyse raises a "
-             "ValidationException that is not a LeadpipeError: the uploads message is "
-             "retried, the retry finds the import 'analysing' and returns, so on "
-             "DynamoDB the import stays analysing for ever (moto applies the update "
-             "half-way: status 'ready' with no columns, start answers "
-             "identity_not_mapped)")),
+         auto_start=True, counts=(2, 0, 0), check=_check_wide),
     Case("long_custom_values_make_the_preview_too_big",
          ("email," + ",".join(f"field {i}" for i in range(60)) + "\n"
           + "".join(f"p{n}@example.com," + ",".join(["v" * 1000] * 60) + "\n"
                     for n in range(10))).encode(),
-         auto_start=True, counts=(10, 0, 0), xfail=(
-             "BUG: the preview (10 converted rows, custom fields included) is stored in "
-             "the import item: 10 rows of 60 custom values of 1,000 characters (each "
-             "value within the limits, the lead itself 60 KB) make a ~600 KB item, over "
-             "DynamoDB's 400 KB; the 'ready' UpdateItem in ImportService._analyse fails "
-             "and, as in the wide-header case, the import stays analysing for ever on "
-             "DynamoDB (moto applies the update half-way; the crash is what is seen)")),
+         auto_start=True, counts=(10, 0, 0)),
     Case("mixed_line_endings",
          b"email,first_name\r\na@example.com,A\nb@example.com,B\rc@example.com,C\r\nbad,D\n",
          auto_start=True, counts=(3, 0, 1), report={5: rejected("invalid_email")},
@@ -812,10 +783,6 @@ def test_second_upload_to_the_same_key_after_analysis_does_not_restart_it(
     _no_handler_crash(handler_errors)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: a second upload to the import's key after analysis overwrites the S3 object; "
-    "analysis is not redone but split() reads the object again at start, so the second "
-    "file is imported under the first file's analysis (preview, columns, mapping)"))
 def test_second_upload_after_analysis_is_not_what_gets_imported(
         checked_api: Api, pump: Any, handler_errors: pytest.LogCaptureFixture) -> None:
     api = checked_api
@@ -851,12 +818,6 @@ with open(sys.argv[1], "rb") as stream:
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: check_zip_spreadsheet only bounds the archive's byte sizes; a 5 KB .xlsx with "
-    "cells at A1 and XFD1048576 makes calamine allocate the dense 16384 x 1048576 range "
-    "(512 GiB) and the process aborts (SIGABRT, 'memory allocation failed'); in Lambda "
-    "the analysis dies, and the redelivery then finds the import 'analysing' and drops "
-    "it, so it stays analysing for ever"))
 def test_sparse_sheet_bomb_is_refused_not_fatal(tmp_path: Path) -> None:
     # Not run through the pipeline in this process: the abort would kill pytest.
     # The child runs the same reader the pipeline uses, with its address space capped.
