@@ -83,6 +83,7 @@ class LeadModel(_Table):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=0)
+    source = JSONAttribute(null=True)
 
 
 class CounterModel(_Table):

@@ -66,6 +66,7 @@ def _lead_to_model(lead: Lead, shards: int) -> LeadModel:
         created_at=lead.created_at,
         updated_at=lead.updated_at,
         version=lead.version,
+        source=dict(lead.source) if lead.source else None,
     )
 
 
@@ -96,6 +97,7 @@ def _lead_from_model(m: LeadModel) -> Lead:
         created_at=m.created_at,
         updated_at=m.updated_at,
         version=int(m.version or 0),
+        source=m.source or None,
     )
 
 

@@ -58,6 +58,8 @@ class Lead:
     status: str = "new"
     email_status: str = "pending"
     version: int = 0
+    # Where the lead came from when not the API, e.g. {"import_id", "row", "filename"}.
+    source: Mapping[str, Any] | None = None
 
     def identity_value(self, identity: str) -> str | None:
         value = getattr(self, identity)
@@ -73,6 +75,7 @@ class Lead:
         data["phones"] = list(self.phones)
         data["tags"] = list(self.tags)
         data["custom_fields"] = dict(self.custom_fields)
+        data["source"] = dict(self.source) if self.source else None
         return data
 
 

@@ -23,7 +23,6 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import unquote_plus
 
-from chalicelib.domain.activity import Activity
 from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.column_mapping import (
     TARGET_FIELDS,
@@ -507,7 +506,7 @@ class ImportService:
         columns = mapped_columns(headers, job.mapping)
         started_ms = _iso_ms(job.started_at or job.created_at)
         rejected: list[tuple[int, list[str], list[FieldError], list[FieldError]]] = []
-        candidates: list[tuple[int, list[str], RowResult, Lead, Activity]] = []
+        candidates: list[tuple[int, list[str], RowResult, Lead]] = []
         invalid = 0
         duplicates = 0
         now = utc_now_iso()
@@ -526,15 +525,13 @@ class ImportService:
                 continue
             lead_id = _lead_id(job.id, number_in_file, started_ms)
             lead = Lead(id=lead_id, list_id=lst.id, created_at=now, updated_at=now,
-                        **result.fields)
-            activity = Activity(new_id("ac"), lead_id, "imported", now,
-                                {"import_id": job.id, "row": number_in_file,
-                                 "filename": job.filename})
-            candidates.append((number_in_file, cells, result, lead, activity))
-        outcomes = self._imports.save_leads(lst, [(c[3], c[4]) for c in candidates])
+                        source={"import_id": job.id, "row": number_in_file,
+                                "filename": job.filename}, **result.fields)
+            candidates.append((number_in_file, cells, result, lead))
+        outcomes = self._imports.save_leads(lst, [c[3] for c in candidates])
         saved = 0
         shards: dict[int, int] = {}
-        for (row_no, cells, result, lead, _), outcome in zip(candidates, outcomes, strict=True):
+        for (row_no, cells, result, lead), outcome in zip(candidates, outcomes, strict=True):
             if outcome.status == "saved":
                 saved += 1
                 shard = shard_of(lead.id, lst.shards)

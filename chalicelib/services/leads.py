@@ -197,13 +197,17 @@ class LeadService:
     def activity(self, workspace: str, list_id: str, lead_id: str, limit: int,
                  cursor: str | None) -> tuple[list[Activity], str | None]:
         lst = self._lists.get(workspace, list_id)
-        self._get(lst, lead_id)
+        lead = self._get(lst, lead_id)
         after = None
         if cursor:
             after = decode_cursor(cursor).get("k")
             if not isinstance(after, str) or not after.startswith(f"A#{lead_id}#"):
                 raise BadRequest("cursor is not valid", code="invalid_cursor")
         items, last = self._repo.query_activity(lst, lead_id, limit, after)
+        if last is None and lead.source and "import_id" in lead.source:
+            # An imported lead's first entry is its import, kept on the lead itself.
+            items.append(Activity(f"ac_import_{lead.id}", lead.id, "imported",
+                                  lead.created_at, dict(lead.source)))
         return items, (encode_cursor({"k": last}) if last else None)
 
     def add_note(self, workspace: str, list_id: str, lead_id: str,

@@ -206,3 +206,15 @@ def test_s3_test_event_is_ignored(api: Api, pump):
 
     body = json.dumps({"Service": "Amazon S3", "Event": "s3:TestEvent"})
     assert on_upload_records([{"messageId": "t", "body": body}]) == {"batchItemFailures": []}
+
+
+def test_imported_lead_shows_its_import_in_the_timeline(api: Api, pump):
+    lid = api.new_list()["id"]
+    job = upload(api, lid, b"email\nsolo@example.com\n", auto_start=True)
+    wait_status(api, pump, job["id"], "completed")
+    lead = api.get(f"/lists/{lid}/leads").json_body["items"][0]
+    assert lead["source"]["import_id"] == job["id"] and lead["source"]["row"] == 2
+    api.patch(f"/lists/{lid}/leads/{lead['id']}", {"status": "contacted"})
+    items = api.get(f"/lists/{lid}/leads/{lead['id']}/activity").json_body["items"]
+    assert [a["type"] for a in items] == ["status_changed", "imported"]
+    assert items[-1]["data"]["filename"] == "leads.csv"
