@@ -232,18 +232,20 @@ class ImportService:
                               "application/json")
         self._analysis_cache.pop(import_id, None)
 
-    def _analysis(self, import_id: str) -> dict[str, Any]:
+    def _analysis(self, import_id: str, *, final: bool = False) -> dict[str, Any]:
+        """The stored analysis; cached per worker only once final (import running)."""
         cached = self._analysis_cache.get(import_id)
         if cached is None:
             raw = self._files.get_bytes(self._analysis_key(import_id))
             cached = json.loads(raw) if raw else {}
-            if len(self._analysis_cache) > 16:
-                self._analysis_cache.clear()
-            self._analysis_cache[import_id] = cached
+            if final:
+                if len(self._analysis_cache) > 16:
+                    self._analysis_cache.clear()
+                self._analysis_cache[import_id] = cached
         return cached
 
     def _with_analysis(self, job: ImportJob) -> ImportJob:
-        analysis = self._analysis(job.id)
+        analysis = self._analysis(job.id, final=job.status in ("running", *FINISHED))
         file_info = dict(job.file or {})
         if "columns" in analysis:
             file_info["columns"] = analysis["columns"]

@@ -218,3 +218,14 @@ def test_imported_lead_shows_its_import_in_the_timeline(api: Api, pump):
     items = api.get(f"/lists/{lid}/leads/{lead['id']}/activity").json_body["items"]
     assert [a["type"] for a in items] == ["status_changed", "imported"]
     assert items[-1]["data"]["filename"] == "leads.csv"
+
+
+def test_reading_an_import_before_analysis_does_not_hide_the_analysis(api: Api, pump):
+    # GIVEN a client polling the import while it waits for analysis (another
+    # process analyses it on AWS; here the same process, so the cache is shared)
+    lid = api.new_list()["id"]
+    job = upload(api, lid, b"email\nx@example.com\n")
+    assert api.get(f"/imports/{job['id']}").json_body["mapping"] == {}
+    # WHEN the analysis lands THEN the next read shows it
+    ready = wait_status(api, pump, job["id"], "ready")
+    assert ready["mapping"] == {"email": "email"} and ready["preview"]
