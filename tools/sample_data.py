@@ -12,6 +12,7 @@ import argparse
 import csv
 import io
 import random
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,12 @@ CITIES = ["London", "Paris", "Berlin", "New York, NY", "San Francisco", "Zürich
 AREAS = [415, 212, 646, 312, 617, 206, 303, 512, 404, 305, 213, 702]
 HEADER = ["Prénom", "Nom", "E-mail", "Téléphone", "Société", "Poste", "Ville", "LinkedIn",
           "Notes", "Lead Source"]
+
+
+def _ascii(text: str) -> str:
+    # "José" -> "jose", as mail systems and CRMs spell addresses.
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return folded.replace("ø", "o") or "x"
 
 
 def _phone(rng: random.Random, i: int) -> str:
@@ -63,6 +70,8 @@ def rows(count: int, seed: int = 7) -> Iterator[list[str]]:
             continue
         first, last = rng.choice(FIRST), rng.choice(LAST)
         local = f"{first}.{last}.{i}".lower().replace("'", "").replace(" ", "")
+        if rng.random() >= 0.01:  # 1% keep an internationalised (SMTPUTF8) local part
+            local = _ascii(local)
         email = f"{local}@{rng.choice(['example.com', 'acme.io', 'mail.example.org'])}"
         if rng.random() < 0.02:
             email = rng.choice(["", "not-an-email", f"{local}@", f"{local}@@example.com"])

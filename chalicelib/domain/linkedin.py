@@ -46,9 +46,25 @@ def _is_slug_char(ch: str) -> bool:
     return ch in _SLUG_PUNCTUATION or unicodedata.category(ch)[0] in "LNM"
 
 
+# The everyday ASCII forms, decided without urlsplit: the slug is plain ASCII
+# letters, digits, '-' and '_' (no percent-encoding), which the full path below
+# would return lowercased, as this does. Anything else takes the full path.
+_FAST = re.compile(r"(?:https?://)?(?:(?:www|m|[a-z]{2})\.)?linkedin\.com/in/([a-z0-9_-]+)"
+                   r"(?:/[^\s?#]*)?(?:[?#][^\s]*)?\Z", re.IGNORECASE)
+
+
 def normalise_linkedin_url(raw: str) -> str:
     """Return the canonical profile URL or raise InvalidValue(code="invalid_linkedin_url")."""
     text = raw.strip()
+    if text.isascii() and text.isprintable() and len(text) <= MAX_LINKEDIN_URL_LENGTH:
+        fast = _FAST.match(text)
+        if fast is not None:
+            return CANONICAL_PREFIX + fast[1].lower()
+    return _normalise_full(text)
+
+
+def _normalise_full(text: str) -> str:
+    """Every accepted form: percent-encoding, Unicode slugs, odd hosts and paths."""
     if not text:
         raise _invalid("LinkedIn URL is empty")
     if len(text) > MAX_LINKEDIN_URL_LENGTH:

@@ -13,6 +13,7 @@ differently.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import phonenumbers
@@ -45,6 +46,45 @@ def _parse(text: str, region: str) -> PhoneNumber | None:
         return None
 
 
+def _us_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    # phonenumbers' own US metadata: the general pattern and every number type's.
+    meta = phonenumbers.PhoneMetadata.metadata_for_region("US")
+    assert meta is not None
+    types = [meta.fixed_line, meta.mobile, meta.toll_free, meta.premium_rate,
+             meta.shared_cost, meta.personal_number, meta.voip, meta.pager, meta.uan,
+             meta.voicemail]
+    union = "|".join(f"(?:{d.national_number_pattern})" for d in types
+                     if d is not None and d.national_number_pattern
+                     and 10 in (d.possible_length or (10,)))
+    return re.compile(meta.general_desc.national_number_pattern), re.compile(union)
+
+
+_US_GENERAL, _US_TYPES = _us_patterns()
+_US_CHARS = frozenset("0123456789 ()-.+")
+_NON_DIGITS = re.compile(r"\D")
+
+
+def _us_fast_path(text: str) -> str | None:
+    """E.164 of a plain 10-digit (or 1 + 10-digit) US number, else None.
+
+    Accepts only what phonenumbers itself would call a valid US number (the
+    same metadata patterns), and only in forms phonenumbers reads the same
+    way; anything else goes the full way. ~3 µs instead of ~60 µs.
+    """
+    if not _US_CHARS.issuperset(text) or text.count("+") > 1 or "+" in text[1:]:
+        return None
+    digits = _NON_DIGITS.sub("", text)
+    if len(digits) == 11 and digits[0] == "1" and text.lstrip("+")[0] == "1":
+        national = digits[1:]
+    elif len(digits) == 10 and not text.startswith("+"):
+        national = digits
+    else:
+        return None
+    if _US_GENERAL.fullmatch(national) and _US_TYPES.fullmatch(national):
+        return "+1" + national
+    return None
+
+
 def normalise_phone(raw: str, default_region: str = "US") -> Phone:
     """Return the E.164 form (and extension, if any) of `raw`.
 
@@ -60,6 +100,11 @@ def normalise_phone(raw: str, default_region: str = "US") -> Phone:
     if len(text) > MAX_PHONE_INPUT_LENGTH:
         raise InvalidValue("Phone number is too long to be a phone number",
                            code="unparseable_phone")
+
+    if region == "US":
+        fast = _us_fast_path(text)
+        if fast is not None:
+            return Phone(e164=fast, extension=None)
 
     number = _parse(text, region)
     valid = number is not None and phonenumbers.is_valid_number(number)

@@ -30,6 +30,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _drop_controls(value: str) -> str:
+    if value.isascii() and value.isprintable():
+        return value  # nothing to drop: the common case, at C speed
     cleaned = value.translate(_DROP_C0)
     # The regex is skipped for ASCII, which is the common case on imports.
     if not cleaned.isascii():
