@@ -56,7 +56,9 @@ def _us_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     union = "|".join(f"(?:{d.national_number_pattern})" for d in types
                      if d is not None and d.national_number_pattern
                      and 10 in (d.possible_length or (10,)))
-    return re.compile(meta.general_desc.national_number_pattern), re.compile(union)
+    general = meta.general_desc
+    assert general is not None and general.national_number_pattern
+    return re.compile(general.national_number_pattern), re.compile(union)
 
 
 _US_GENERAL, _US_TYPES = _us_patterns()
