@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import importlib
+import json
 import logging
 import os
 import re
@@ -36,6 +37,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -585,6 +587,19 @@ def _utcnow() -> datetime:
 # -- entry point -----------------------------------------------------------------
 
 
+def _write_stats_until(stop: threading.Event, path: str) -> None:
+    """Dump the DynamoDB meter to `path` every second (for `make bench`)."""
+    from tools import dynamo_meter  # noqa: PLC0415
+
+    dynamo_meter.install()
+
+    def loop() -> None:
+        while not stop.wait(1.0):
+            Path(path).write_text(json.dumps(dynamo_meter.snapshot()))
+
+    threading.Thread(target=loop, name="stats", daemon=True).start()
+
+
 def main() -> int:
     """Pump for `app.py`'s `app` against AWS_ENDPOINT_URL until SIGINT/SIGTERM."""
     logging.basicConfig(
@@ -606,6 +621,9 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    stats_file = os.environ.get("LEADPIPE_STATS_FILE")
+    if stats_file:
+        _write_stats_until(stop, stats_file)
     # Pollers per queue: Lambda runs many invocations at once; here two keep
     # the worker busy while the embedded AWS answers the other.
     concurrency = int(os.environ.get("LEADPIPE_PUMP_CONCURRENCY", "2"))

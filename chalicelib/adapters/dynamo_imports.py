@@ -8,7 +8,6 @@ cancellation reasons come back in our order.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,27 +43,6 @@ class SaveOutcome:
     status: str  # "saved" | "duplicate"
     lead_id: str
     new: bool  # this call (or an earlier delivery of it) created the lead
-
-
-class RequestCounter:
-    """DynamoDB requests and write units made by this process, for the bench."""
-
-    def __init__(self) -> None:
-        self.requests: dict[str, int] = {}
-        self.write_units = 0.0
-
-    def count(self, operation: str, wcu: float = 0.0) -> None:
-        self.requests[operation] = self.requests.get(operation, 0) + 1
-        self.write_units += wcu
-
-
-STATS = RequestCounter()
-
-
-def _item_wcu(item: dict[str, Any], transactional: bool = False) -> float:
-    size = len(json.dumps(item))  # close enough to DynamoDB's item size for costing
-    units = max(1, -(-size // 1024))
-    return units * (2 if transactional else 1)
 
 
 def _to_job(m: ImportModel) -> ImportJob:
@@ -151,7 +129,6 @@ class DynamoImports:
         pk, sk = chunk_key(import_id, number)
         response = self.client.get_item(TableName=self._table, ConsistentRead=True,
                                         Key={"pk": {"S": pk}, "sk": {"S": sk}})
-        STATS.count("GetItem")
         return "Item" in response
 
     def save_leads(self, lst: LeadList, leads: Sequence[Lead]) -> list[SaveOutcome]:
@@ -193,7 +170,6 @@ class DynamoImports:
                                      "ProjectionExpression": "pk, sk, lead_id"}}
             while request:
                 response = self.client.batch_get_item(RequestItems=request)
-                STATS.count("BatchGetItem")
                 for item in response["Responses"].get(self._table, []):
                     holders[(item["pk"]["S"], item["sk"]["S"])] = item["lead_id"]["S"]
                 request = response.get("UnprocessedKeys") or {}
@@ -212,12 +188,10 @@ class DynamoImports:
             }} for i in group]
             try:
                 self.client.transact_write_items(TransactItems=items)
-                STATS.count("TransactWriteItems", 2.0 * len(items))
                 won.extend(group)
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "TransactionCanceledException":
                     raise
-                STATS.count("TransactWriteItems")
                 # Someone else claimed one of these meanwhile: settle them one by one.
                 won.extend(self._claim_one_by_one(claims, leads, group, outcomes))
         return won
@@ -232,12 +206,10 @@ class DynamoImports:
             try:
                 self.client.put_item(TableName=self._table, Item=item,
                                      ConditionExpression="attribute_not_exists(pk)")
-                STATS.count("PutItem", 1.0)
                 won.append(i)
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
-                STATS.count("PutItem")
                 holder = self._claim_holders([claims[i]]).get(claims[i], "")
                 if holder == leads[i].id:
                     won.append(i)
@@ -257,7 +229,6 @@ class DynamoImports:
                                      "ConsistentRead": True, "ProjectionExpression": "sk"}}
             while request:
                 response = self.client.batch_get_item(RequestItems=request)
-                STATS.count("BatchGetItem")
                 present.update(i["sk"]["S"][2:] for i in response["Responses"].get(self._table, []))
                 request = response.get("UnprocessedKeys") or {}
         return {lead.id for lead in leads} - present
@@ -271,12 +242,10 @@ class DynamoImports:
         for start in range(0, len(items), BATCH_WRITE_ITEMS):
             requests = [{"PutRequest": {"Item": item}}
                         for item in items[start:start + BATCH_WRITE_ITEMS]]
-            STATS.write_units += sum(_item_wcu(i) for i in items[start:start + 25])
             pending: dict[str, Any] = {self._table: requests}
             delay = 0.05
             while pending:
                 response = self.client.batch_write_item(RequestItems=pending)
-                STATS.count("BatchWriteItem")
                 pending = response.get("UnprocessedItems") or {}
                 if pending:  # throttled: back off as AWS advises
                     time.sleep(delay)
@@ -310,7 +279,6 @@ class DynamoImports:
                     "ExpressionAttributeValues": {":n": {"N": str(n)}}}})
         try:
             self.client.transact_write_items(TransactItems=items)
-            STATS.count("TransactWriteItems", 2.0 * len(items))
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":
                 reasons = exc.response.get("CancellationReasons") or []

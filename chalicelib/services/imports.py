@@ -33,19 +33,16 @@ from chalicelib.domain.column_mapping import (
 )
 from chalicelib.domain.csv_export import inert_cell
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
-from chalicelib.domain.email_address import normalise_email
 from chalicelib.domain.errors import (
     BadRequest,
     Conflict,
     FieldError,
-    InvalidValue,
     LeadpipeError,
     NotFound,
     PayloadTooLarge,
     ValidationFailed,
 )
 from chalicelib.domain.file_format import FileFormat, UnreadableFile, sniff
-from chalicelib.domain.fingerprint_table import FirstOccurrences
 from chalicelib.domain.ids import new_id, shard_of
 from chalicelib.domain.imports import (
     FINISHED,
@@ -59,12 +56,12 @@ from chalicelib.domain.imports import (
     convert_row,
     mapped_columns,
     preview_entry,
+    split_chunks,
     summarise,
 )
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
-from chalicelib.domain.linkedin import normalise_linkedin_url
-from chalicelib.domain.phone import is_valid_region, normalise_phone
+from chalicelib.domain.phone import is_valid_region
 from chalicelib.domain.row_reader import Row, iter_rows, split_header
 from chalicelib.services.lists import ListService
 
@@ -106,18 +103,6 @@ class QueueSender(Protocol):
 def _safe_filename(name: str) -> str:
     base = os.path.basename(name.replace("\\", "/")).strip()
     return "".join(c for c in base if c.isprintable())[:200] or "upload.csv"
-
-
-def identity_key(raw: str, identity: str, region: str) -> str | None:
-    """The normalised identity value, or None when the row cannot be saved anyway."""
-    try:
-        if identity == "email":
-            return normalise_email(raw)
-        if identity == "phone":
-            return normalise_phone(raw, region).e164
-        return normalise_linkedin_url(raw)
-    except InvalidValue:
-        return None
 
 
 def complete_lines(head: bytes, fmt: FileFormat) -> tuple[bytes, FileFormat]:
@@ -452,39 +437,21 @@ class ImportService:
         headers = list(info.get("columns") or [])
         columns = mapped_columns(headers, job.mapping)
         identity_index = next(i for i, t in columns if t == lst.identity)
-        seen = FirstOccurrences()
         number = 0
         total = 0
-        chunk: list[list[Any]] = []
-
-        def flush() -> None:
-            nonlocal number, chunk
-            key = f"chunks/{job.id}/{number:07d}.json"
-            self._files.put_bytes(key, json.dumps(chunk, separators=(",", ":")).encode(),
-                                  "application/json")
-            self._chunks.send({"type": "chunk", "import_id": job.id, "chunk": number,
-                               "key": key, "rows": len(chunk)})
-            number += 1
-            chunk = []
-
         with self._open_rows(job, fmt, None, int(info.get("size") or 0),
                              info.get("etag")) as rows:
             _, data = split_header(rows)
-            width = len(headers)
-            for row in data:
-                total += 1
-                earlier = None
-                ragged = len(row.cells) > width and any(c.strip() for c in row.cells[width:])
-                raw = row.cells[identity_index] if identity_index < len(row.cells) else ""
-                if raw.strip() and not ragged:
-                    value = identity_key(raw, lst.identity, job.default_region)
-                    if value is not None:
-                        earlier = seen.first_row(value, row.number)
-                chunk.append([row.number, row.cells, earlier])
-                if len(chunk) >= self._chunk_rows:
-                    flush()
-        if chunk:
-            flush()
+            for chunk in split_chunks(data, width=len(headers), identity_index=identity_index,
+                                      identity=lst.identity, region=job.default_region,
+                                      chunk_rows=self._chunk_rows):
+                key = f"chunks/{job.id}/{number:07d}.json"
+                self._files.put_bytes(key, json.dumps(chunk, separators=(",", ":")).encode(),
+                                      "application/json")
+                self._chunks.send({"type": "chunk", "import_id": job.id, "chunk": number,
+                                   "key": key, "rows": len(chunk)})
+                number += 1
+                total += len(chunk)
         self._imports.update(job.id, total_rows=total, chunks_total=number,
                              updated_at=utc_now_iso())
         self._maybe_finish(job.id)
