@@ -91,6 +91,8 @@ def run_stack(*, api_port: int, aws_port: int, token: str | None) -> int:
     children = _Children(stop)
     try:
         token = _start(children, api_port=api_port, aws_port=aws_port, token=token)
+        if os.environ.get("LEADPIPE_DEMO", "1") != "0":
+            _import_demo(api_port, token)
         _print_banner(api_port=api_port, aws_port=aws_port, token=token)
         children.watch()  # returns on a signal, raises if a child dies
         return 0
@@ -164,6 +166,38 @@ def _register_token(token: str | None) -> str:
         services.auth.register_token("default", token)  # idempotent; stores a hash
         return token
     return str(services.auth.create_token("default"))
+
+
+DEMO_FILE = ROOT / "samples" / "demo-leads.csv"
+
+
+def _import_demo(api_port: int, token: str) -> None:
+    """Import the bundled sample into "Demo leads", as a newcomer would, via the API.
+
+    The embedded AWS starts empty every time, so every start is a first start.
+    A failure here is reported and the stack keeps running.
+    """
+    from tools.api_client import ApiError, LeadpipeApi  # noqa: PLC0415
+
+    api = LeadpipeApi(f"http://{HOST}:{api_port}", token)
+    try:
+        lst = api.call("POST", "/lists", json={"name": "Demo leads"})
+        job = api.call("POST", f"/lists/{lst['id']}/imports",
+                       json={"filename": DEMO_FILE.name, "auto_start": True})
+        api.upload(job["upload"], DEMO_FILE)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = api.call("GET", f"/imports/{job['id']}")
+            if job["status"] in ("completed", "completed_with_errors", "failed"):
+                break
+            time.sleep(0.3)
+        counts = job["counts"]
+        print(f"demo: imported {DEMO_FILE.name} into list \"Demo leads\" ({lst['id']}): "
+              f"{job['status']}, {counts['saved']} saved, {counts['duplicates']} duplicates, "
+              f"{counts['invalid']} invalid; error report: GET /imports/{job['id']}/errors",
+              flush=True)
+    except (ApiError, OSError) as exc:
+        print(f"demo import skipped: {exc}", flush=True)
 
 
 def _print_banner(*, api_port: int, aws_port: int, token: str) -> None:

@@ -132,6 +132,37 @@ def test_done_when_walkthrough(stack: Stack):
     assert requests.get(f"{stack.url}/lists", headers=stack.headers(other)).json()["items"] == []
 
 
+def test_demo_import_ran_at_start(stack: Stack):
+    lists = requests.get(f"{stack.url}/lists", headers=stack.headers()).json()["items"]
+    demo = [lst for lst in lists if lst["name"] == "Demo leads"]
+    assert len(demo) == 1 and demo[0]["lead_count"] > 200
+    imports = requests.get(f"{stack.url}/lists/{demo[0]['id']}/imports",
+                           headers=stack.headers()).json()["items"]
+    assert imports[0]["status"] == "completed"
+    assert sum(imports[0]["counts"].values()) == imports[0]["total_rows"] == 250
+
+
+def test_cli_import_with_progress_and_summary(stack: Stack):
+    # GIVEN a messy file (cp1252, semicolons, quoted newlines, duplicates, broken phones)
+    from tools.sample_data import write_csv
+
+    path = ROOT / ".local" / "e2e-cli.csv"
+    write_csv(path, 3000, seed=11)
+    # WHEN it is imported with the CLI
+    cli = subprocess.run([str(Path(sys.executable).with_name("leadpipe")), "import", str(path),
+                          "--list", "CLI import", "--create", "--yes"],
+                         env={**stack.env, "LEADPIPE_API_URL": stack.url}, cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, check=False)
+    # THEN it completes with exact counts and points at the error report
+    assert cli.returncode == 0, cli.stdout + cli.stderr
+    assert "completed: 3000 rows" in cli.stderr
+    assert "leadpipe errors im_" in cli.stderr
+    lists = requests.get(f"{stack.url}/lists", headers=stack.headers()).json()["items"]
+    created = next(lst for lst in lists if lst["name"] == "CLI import")
+    saved = int(cli.stderr.split(" saved")[0].rsplit("→", 1)[1].strip())
+    assert created["lead_count"] == saved > 2000
+
+
 def test_delete_list_is_purged_by_the_event_pump(stack: Stack):
     h = stack.headers()
     list_id = requests.post(f"{stack.url}/lists", json={"name": "Temp"}, headers=h).json()["id"]
