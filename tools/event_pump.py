@@ -591,8 +591,6 @@ def _write_stats_until(stop: threading.Event, path: str) -> None:
     """Dump the DynamoDB meter to `path` every second (for `make bench`)."""
     from tools import dynamo_meter  # noqa: PLC0415
 
-    dynamo_meter.install()
-
     def loop() -> None:
         while not stop.wait(1.0):
             Path(path).write_text(json.dumps(dynamo_meter.snapshot()))
@@ -606,6 +604,13 @@ def main() -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s [events] %(name)s: %(message)s"
     )
     quiet_aws_sdk_logs()
+    stats_file = os.environ.get("LEADPIPE_STATS_FILE")
+    if stats_file:
+        # Before any boto3/botocore session exists: sessions copy the
+        # built-in handlers when they are created.
+        from tools import dynamo_meter  # noqa: PLC0415
+
+        dynamo_meter.install()
     app = importlib.import_module("app").app
     sqs = boto3.client(
         "sqs",
@@ -621,7 +626,6 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    stats_file = os.environ.get("LEADPIPE_STATS_FILE")
     if stats_file:
         _write_stats_until(stop, stats_file)
     # Pollers per queue: Lambda runs many invocations at once; here two keep

@@ -31,6 +31,8 @@ _ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]"
 _FAST_LOCAL = re.compile(rf"{_ATEXT}+(?:\.{_ATEXT}+)*\Z")
 _FAST_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
 _SPECIAL_USE = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+# Checking the last label is enough only while every special-use name is one label.
+assert all("." not in name for name in _SPECIAL_USE)
 
 
 def _fast_path(text: str) -> str | None:
@@ -47,7 +49,7 @@ def _fast_path(text: str) -> str | None:
     # IDNA labels come back from email-validator in Unicode form.
     if any(label.startswith("xn--") for label in labels):
         return None
-    if any(domain == name or domain.endswith("." + name) for name in _SPECIAL_USE):
+    if labels[-1] in _SPECIAL_USE:
         return None
     return lowered
 

@@ -146,8 +146,15 @@ def parse_lead_fields(
         if key not in INPUT_FIELDS:
             errors.append(FieldError(str(key), "unknown_field", f"Unknown field {key!r}"))
 
+    if not partial:
+        # Absent fields take their empty values without going through the
+        # normalisers: an import row usually fills a handful of fields.
+        out.update(dict.fromkeys(TEXT_FIELDS), email=None, emails=[], phone=None,
+                   phone_extension=None, phones=[], linkedin_url=None, tags=(),
+                   custom_fields={})
+
     def present(name: str) -> bool:
-        return name in payload or not partial
+        return name in payload
 
     for name in TEXT_FIELDS:
         if present(name):
