@@ -139,19 +139,34 @@ class DynamoImports:
         """
         claims = [claim_key(lst.id, fingerprint(str(lead.identity_value(lst.identity))))
                   for lead in leads]
-        holders = self._claim_holders(claims)
         outcomes: list[SaveOutcome | None] = [None] * len(leads)
-        to_claim: list[int] = []
+        won: list[int] = []
         ours_before: list[int] = []
-        for i, lead in enumerate(leads):
-            holder = holders.get(claims[i])
-            if holder is None:
-                to_claim.append(i)
-            elif holder == lead.id:
-                ours_before.append(i)
-            else:
-                outcomes[i] = SaveOutcome("duplicate", holder, False)
-        won = self._claim(claims, leads, to_claim, outcomes)
+        # Claim groups of up to 100 in one transaction each. Only when one is
+        # cancelled (someone holds a claim) look claims up first, for the rest
+        # of the chunk too: a first import makes no look-ups, a re-import
+        # spends one cancelled transaction per chunk before looking up.
+        look_up_first = False
+        for start in range(0, len(leads), CLAIM_TXN_ITEMS):
+            group = list(range(start, min(len(leads), start + CLAIM_TXN_ITEMS)))
+            if not look_up_first and self._claim_group(claims, leads, group):
+                won.extend(group)
+                continue
+            look_up_first = True
+            holders = self._claim_holders([claims[i] for i in group])
+            free: list[int] = []
+            for i in group:
+                holder = holders.get(claims[i])
+                if holder is None:
+                    free.append(i)
+                elif holder == leads[i].id:
+                    ours_before.append(i)
+                else:
+                    outcomes[i] = SaveOutcome("duplicate", holder, False)
+            if free and self._claim_group(claims, leads, free):
+                won.extend(free)
+            elif free:  # claimed by someone else meanwhile: settle them one by one
+                won.extend(self._claim_one_by_one(claims, leads, free, outcomes))
         # A redelivered chunk may have claimed but crashed before writing the lead.
         missing = self._missing_leads(lst, [leads[i] for i in ours_before])
         write = [leads[i] for i in won] + [leads[i] for i in ours_before
@@ -175,26 +190,22 @@ class DynamoImports:
                 request = response.get("UnprocessedKeys") or {}
         return holders
 
-    def _claim(self, claims: list[tuple[str, str]], leads: Sequence[Lead],
-               indexes: list[int], outcomes: list[SaveOutcome | None]) -> list[int]:
-        won: list[int] = []
-        for start in range(0, len(indexes), CLAIM_TXN_ITEMS):
-            group = indexes[start:start + CLAIM_TXN_ITEMS]
-            items = [{"Put": {
-                "TableName": self._table,
-                "Item": {"pk": {"S": claims[i][0]}, "sk": {"S": claims[i][1]},
-                         "lead_id": {"S": leads[i].id}},
-                "ConditionExpression": "attribute_not_exists(pk)",
-            }} for i in group]
-            try:
-                self.client.transact_write_items(TransactItems=items)
-                won.extend(group)
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                # Someone else claimed one of these meanwhile: settle them one by one.
-                won.extend(self._claim_one_by_one(claims, leads, group, outcomes))
-        return won
+    def _claim_group(self, claims: list[tuple[str, str]], leads: Sequence[Lead],
+                     group: list[int]) -> bool:
+        """Claim every identity of the group in one transaction; False if cancelled."""
+        items = [{"Put": {
+            "TableName": self._table,
+            "Item": {"pk": {"S": claims[i][0]}, "sk": {"S": claims[i][1]},
+                     "lead_id": {"S": leads[i].id}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }} for i in group]
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            return False
+        return True
 
     def _claim_one_by_one(self, claims: list[tuple[str, str]],
                           leads: Sequence[Lead], group: list[int],
