@@ -177,7 +177,14 @@ def meter(stats: Path) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(stats.read_text())
         return data
     except (OSError, ValueError):
-        return {"requests": {}, "write_units": 0.0}
+        return {"requests": {}, "seconds": {}, "write_units": 0.0}
+
+
+def time_by_operation(before: dict[str, Any], after: dict[str, Any]) -> str:
+    spent = {op: after.get("seconds", {}).get(op, 0.0) - before.get("seconds", {}).get(op, 0.0)
+             for op in after.get("seconds", {})}
+    return ", ".join(f"{op} {sec:.0f} s" for op, sec in
+                     sorted(spent.items(), key=lambda kv: -kv[1]) if sec >= 0.5)
 
 
 def per_thousand(before: dict[str, Any], after: dict[str, Any], rows: int) -> tuple[float, float]:
@@ -271,7 +278,8 @@ def main() -> None:
                 f"{job['_run_s']:.1f} s; saved {c['saved']}, duplicates {c['duplicates']}, "
                 f"invalid {c['invalid']}",
                 f"{job['_total_s'] / floor_s:.2f}x floor; {req:.0f} DynamoDB requests and "
-                f"{wcu:.0f} WCU per 1,000 rows"))
+                f"{wcu:.0f} WCU per 1,000 rows; worker time in DynamoDB calls: "
+                f"{time_by_operation(b, a)}"))
             print(results[-1], flush=True)
 
     if not args.skip_memory:

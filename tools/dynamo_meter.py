@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from typing import Any
 
 _lock = threading.Lock()
 requests: Counter[str] = Counter()
+seconds: Counter[str] = Counter()
 write_units = [0.0]
 
 
@@ -42,13 +44,30 @@ def _count(model: Any, params: dict[str, Any], **_: Any) -> None:
         write_units[0] += _units(model.name, params)
 
 
+def _start(context: dict[str, Any], **_: Any) -> None:
+    context["leadpipe_started"] = time.perf_counter()
+
+
+def _finish(model: Any, context: dict[str, Any], **_: Any) -> None:
+    started = context.get("leadpipe_started")
+    if started is not None:
+        with _lock:
+            seconds[model.name] += time.perf_counter() - started
+
+
 def install() -> None:
     """Count every DynamoDB call of clients created after this (boto3 and pynamodb)."""
     from botocore import handlers  # noqa: PLC0415
 
-    handlers.BUILTIN_HANDLERS.append(("provide-client-params.dynamodb.*", _count))
+    handlers.BUILTIN_HANDLERS.extend([
+        ("provide-client-params.dynamodb.*", _count),
+        # wall time of each call at the client, retries included
+        ("before-call.dynamodb.*", _start),
+        ("after-call.dynamodb.*", _finish),
+    ])
 
 
 def snapshot() -> dict[str, Any]:
     with _lock:
-        return {"requests": dict(requests), "write_units": write_units[0]}
+        return {"requests": dict(requests), "seconds": dict(seconds),
+                "write_units": write_units[0]}

@@ -18,6 +18,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -380,38 +381,32 @@ class ImportService:
             if ready is not None and ready.status == "ready":
                 self._begin(ready, mapping)
 
-    class _Rows:
-        def __init__(self, rows: Iterator[Row], cleanup: Any) -> None:
-            self.rows = rows
-            self.cleanup = cleanup
-
-        def __enter__(self) -> Iterator[Row]:
-            return self.rows
-
-        def __exit__(self, *exc: object) -> None:
-            self.cleanup()
-
+    @contextmanager
     def _open_rows(self, job: ImportJob, fmt: FileFormat, head: bytes | None,
-                   size: int, etag: str | None) -> ImportService._Rows:
+                   size: int, etag: str | None) -> Iterator[Iterator[Row]]:
         """Rows of the upload: streamed for CSV, from a temp file for spreadsheets."""
-        if fmt.kind == "csv":
-            if head is not None and size <= len(head):
-                return self._Rows(iter_rows(io.BytesIO(head), fmt), lambda: None)
-            if head is not None:
+        if fmt.kind == "csv" and head is not None:
+            if size <= len(head):
+                yield iter_rows(io.BytesIO(head), fmt)
+            else:  # analysis needs only the first rows: whole lines of the head
                 text, utf8 = complete_lines(head, fmt)
-                return self._Rows(iter_rows(io.BytesIO(text), utf8), lambda: None)
+                yield iter_rows(io.BytesIO(text), utf8)
+        elif fmt.kind == "csv":
             stream = self._files.open_stream(job.object_key, etag)
-            return self._Rows(iter_rows(stream, fmt), stream.close)
-        handle, path = tempfile.mkstemp(suffix="." + fmt.kind)
-        os.close(handle)
-        self._files.download(job.object_key, path, etag)
-        spreadsheet = open(path, "rb")  # noqa: SIM115 (closed by the cleanup)
-
-        def cleanup() -> None:
-            spreadsheet.close()
-            os.unlink(path)
-
-        return self._Rows(iter_rows(spreadsheet, fmt, job.sheet), cleanup)
+            try:
+                yield iter_rows(stream, fmt)
+            finally:
+                stream.close()
+        else:
+            # Spreadsheet readers need a seekable file: Lambda's /tmp holds it.
+            handle, path = tempfile.mkstemp(suffix="." + fmt.kind)
+            os.close(handle)
+            try:
+                self._files.download(job.object_key, path, etag)
+                with open(path, "rb") as spreadsheet:
+                    yield iter_rows(spreadsheet, fmt, job.sheet)
+            finally:
+                os.unlink(path)
 
     # --- split (splits queue) ---------------------------------------------------
     def split(self, import_id: str) -> None:
