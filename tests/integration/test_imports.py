@@ -229,3 +229,30 @@ def test_reading_an_import_before_analysis_does_not_hide_the_analysis(api: Api, 
     # WHEN the analysis lands THEN the next read shows it
     ready = wait_status(api, pump, job["id"], "ready")
     assert ready["mapping"] == {"email": "email"} and ready["preview"]
+
+
+def test_legacy_xls_and_a_chosen_sheet(api: Api, pump, tmp_path):
+    # GIVEN an Excel 97 workbook whose second sheet holds the leads, phones as numbers
+    import xlwt
+
+    book = xlwt.Workbook()
+    book.add_sheet("Notes").write(0, 0, "nothing here")
+    sheet = book.add_sheet("Leads")
+    for col, name in enumerate(["Email", "First Name", "Mobile Phone"]):
+        sheet.write(0, col, name)
+    sheet.write(1, 0, "xls@example.com")
+    sheet.write(1, 1, "Excel")
+    sheet.write(1, 2, 4155550134)  # a number cell, as spreadsheets store phones
+    path = tmp_path / "old.xls"
+    book.save(str(path))
+    lid = api.new_list()["id"]
+    # WHEN it is imported with the sheet named
+    job = upload(api, lid, path.read_bytes(), filename="old.xls", sheet="Leads",
+                 auto_start=True)
+    done = wait_status(api, pump, job["id"], "completed", "failed")
+    # THEN the sheet was read and the phone normalised
+    assert done["status"] == "completed", done["error"]
+    assert done["file"]["kind"] == "xls"
+    lead = api.get(f"/lists/{lid}/leads").json_body["items"][0]
+    assert (lead["email"], lead["first_name"], lead["phone"]) == \
+        ("xls@example.com", "Excel", "+14155550134")
