@@ -46,8 +46,9 @@ def _fast_path(text: str) -> str | None:
     if not _FAST_LOCAL.match(local) or not _FAST_DOMAIN.match(domain):
         return None
     labels = domain.split(".")
-    # IDNA labels come back from email-validator in Unicode form.
-    if any(label.startswith("xn--") for label in labels):
+    # "--" in a label's 3rd and 4th places marks IDNA (xn--) or reserved
+    # labels: email-validator decodes the first and refuses the rest.
+    if any(label[2:4] == "--" for label in labels):
         return None
     if labels[-1] in _SPECIAL_USE:
         return None
