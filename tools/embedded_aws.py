@@ -16,6 +16,12 @@ memory: a 100k-lead import reached 8.6 GB and ~7 rows/s. With DynamoDB calls
 serialised, restoring just the items the transaction touched is an exact
 rollback, so `item_level_rollback()` makes moto do that instead.
 
+A third, also for scale: moto answers every Query by listing and sorting
+*every item of the table* and keeping the partition's; a search walking a
+list's 16 shards then cost 16 full-table sorts (seconds on a few thousand
+leads). `partition_queries()` hands moto's query only the partition's items,
+which is all DynamoDB reads for a base-table Query.
+
 `python -m tools.embedded_aws --host 127.0.0.1 --port 4566` serves it;
 `EmbeddedAws` runs it on a thread (tests).
 """
@@ -104,6 +110,31 @@ def item_level_rollback() -> None:
     backend_cls._leadpipe_patched = True  # type: ignore[attr-defined]
 
 
+def partition_queries() -> None:
+    """Make a base-table Query read its own partition, not the whole table."""
+    from moto.dynamodb.models.table import Table  # noqa: PLC0415
+
+    if getattr(Table, "_leadpipe_partition_queries", False):
+        return
+    original = Table.query
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or hash_key is None or not self.range_key_attr:
+            return original(self, hash_key, *args, **kwargs)
+        partition = sorted(self.items.get(hash_key, {}).values(), key=lambda i: i.range_key)
+        # moto's query gathers candidates through all_items(); for this call
+        # that is the partition (calls are serialised, so no one else sees it).
+        self.all_items = lambda: partition
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    Table.query = query  # type: ignore[method-assign]
+    Table._leadpipe_partition_queries = True  # type: ignore[attr-defined]
+
+
 def make_app() -> WsgiApp:
     from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 (heavy import)
         DomainDispatcherApplication,
@@ -111,6 +142,7 @@ def make_app() -> WsgiApp:
     )
 
     item_level_rollback()
+    partition_queries()
     return SerialDynamoDB(DomainDispatcherApplication(create_backend_app))
 
 

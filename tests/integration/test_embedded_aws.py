@@ -54,3 +54,41 @@ def test_successful_transaction_applies_every_item(dynamodb):
                  "ConditionExpression": "attribute_not_exists(pk)"}},
     ])
     assert _get(dynamodb, "a") and _get(dynamodb, "b")
+
+
+def test_query_reads_its_partition_in_order_with_pagination():
+    # GIVEN a range-key table with items in two partitions
+    server = EmbeddedAws().start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=server.url, region_name="us-east-1",
+                              aws_access_key_id="t", aws_secret_access_key="t")
+        client.create_table(
+            TableName="r", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                       {"AttributeName": "sk", "KeyType": "RANGE"}])
+        for pk in ("a", "b"):
+            for n in (3, 1, 2, 5, 4):
+                client.put_item(TableName="r", Item={"pk": {"S": pk}, "sk": {"S": f"L#{n}"}})
+        client.put_item(TableName="r", Item={"pk": {"S": "a"}, "sk": {"S": "X#9"}})
+        # WHEN a partition is queried page by page, in both directions
+        seen, start = [], None
+        while True:
+            kwargs = {"ExclusiveStartKey": start} if start else {}
+            page = client.query(TableName="r", Limit=2, KeyConditionExpression=
+                                "pk = :p AND begins_with(sk, :l)",
+                                ExpressionAttributeValues={":p": {"S": "a"}, ":l": {"S": "L#"}},
+                                **kwargs)
+            seen += [i["sk"]["S"] for i in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                break
+        backwards = client.query(TableName="r", ScanIndexForward=False,
+                                 KeyConditionExpression="pk = :p",
+                                 ExpressionAttributeValues={":p": {"S": "b"}})
+        # THEN only that partition comes back, sorted, each item once
+        assert seen == [f"L#{n}" for n in range(1, 6)]
+        assert [i["sk"]["S"] for i in backwards["Items"]] == [f"L#{n}" for n in range(5, 0, -1)]
+    finally:
+        server.stop()
