@@ -26,6 +26,15 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     return f"{prefix}_{_b32(ms, 10)}{_b32(secrets.randbits(80), 16)}"
 
 
+def deterministic_id(prefix: str, key: str, *, now_ms: int) -> str:
+    """Like new_id, but the random part derives from `key`: the same key, the same id.
+
+    Imports use it per (import, row) so a redelivered chunk recognises its own work.
+    """
+    digest = hashlib.blake2b(key.encode(), digest_size=10).digest()
+    return f"{prefix}_{_b32(now_ms, 10)}{_b32(int.from_bytes(digest, 'big'), 16)}"
+
+
 def shard_of(key: str, shards: int) -> int:
     """Stable shard number in [0, shards) for a key (a lead id)."""
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()

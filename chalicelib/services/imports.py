@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import json
 import os
@@ -44,7 +43,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.file_format import FileFormat, UnreadableFile, sniff
-from chalicelib.domain.ids import new_id, shard_of
+from chalicelib.domain.ids import deterministic_id, new_id, shard_of
 from chalicelib.domain.imports import (
     FINISHED,
     PREVIEW_ROWS,
@@ -118,18 +117,6 @@ def complete_lines(head: bytes, fmt: FileFormat) -> tuple[bytes, FileFormat]:
     if cut >= 0:
         text = text[: cut + 1]
     return text.encode("utf-8"), replace(fmt, encoding="utf-8")
-
-
-def _lead_id(import_id: str, row: int, started_ms: int) -> str:
-    # Deterministic per (import, row) so a redelivered chunk recognises its own
-    # claims; time-ordered like every other lead id.
-    digest = hashlib.blake2b(f"{import_id}:{row}".encode(), digest_size=10).digest()
-    return new_id("ld", now_ms=started_ms)[:13] + _b32(int.from_bytes(digest, "big"))
-
-
-def _b32(value: int) -> str:
-    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-    return "".join(alphabet[(value >> (5 * i)) & 31] for i in reversed(range(16)))
 
 
 class ImportService:
@@ -487,7 +474,7 @@ class ImportService:
                     lst.identity, "duplicate_in_file",
                     f"{REASONS['duplicate_in_file']} (row {earlier})")], []))
                 continue
-            lead_id = _lead_id(job.id, number_in_file, started_ms)
+            lead_id = deterministic_id("ld", f"{job.id}:{number_in_file}", now_ms=started_ms)
             lead = Lead(id=lead_id, list_id=lst.id, created_at=now, updated_at=now,
                         source={"import_id": job.id, "row": number_in_file,
                                 "filename": job.filename}, **result.fields)

@@ -192,3 +192,13 @@ def test_fingerprint_fixed_length_and_stable() -> None:
     assert all(len(p) == 40 and re.fullmatch(r"[0-9a-f]{40}", p) for p in prints)
     assert len(set(prints)) == len(values)
     assert fingerprint("a@example.com") == prints[1]
+
+
+def test_deterministic_id_depends_only_on_key_and_time():
+    from chalicelib.domain.ids import deterministic_id
+
+    a = deterministic_id("ld", "im_1:2", now_ms=1_700_000_000_000)
+    assert a == deterministic_id("ld", "im_1:2", now_ms=1_700_000_000_000)
+    assert a != deterministic_id("ld", "im_1:3", now_ms=1_700_000_000_000)
+    assert a.startswith("ld_") and len(a) == len(new_id("ld"))
+    assert a < deterministic_id("ld", "im_1:2", now_ms=1_700_000_000_001)
