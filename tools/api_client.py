@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,16 @@ class LeadpipeApi:
                     raise
         matches = [lst for lst in self.pages("/lists") if lst["name"] == name_or_id]
         return matches[0] if matches else None
+
+    def wait_import(self, import_id: str, statuses: set[str],
+                    timeout: float = 600.0) -> dict[str, Any]:
+        """Poll an import until its status is one of `statuses` (or time runs out)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job: dict[str, Any] = self.call("GET", f"/imports/{import_id}")
+            if job["status"] in statuses or time.monotonic() > deadline:
+                return job
+            time.sleep(0.3)
 
     def upload(self, form: dict[str, Any], path: Path) -> None:
         with path.open("rb") as handle:

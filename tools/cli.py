@@ -213,8 +213,8 @@ def _run_import(api: LeadpipeApi, file: Path, list_name: str, create: bool, iden
     with console.status(f"uploading {file.name} ({file.stat().st_size:,} bytes)..."):
         api.upload(job["upload"], file)
     with console.status("analysing..."):
-        job = _wait(api, job["id"], {"ready", "failed", "running", "completed",
-                                     "completed_with_errors"})
+        job = api.wait_import(job["id"], {"ready", "failed", "running", "completed",
+                                          "completed_with_errors"})
     if job["status"] == "failed":
         console.print(f"[red]import failed:[/red] {job['error']['code']}: "
                       f"{job['error']['message']}")
@@ -228,16 +228,6 @@ def _run_import(api: LeadpipeApi, file: Path, list_name: str, create: bool, iden
     job = _follow(api, job)
     _show_summary(job)
     return 0 if job["status"] == "completed" else 1
-
-
-def _wait(api: LeadpipeApi, import_id: str, statuses: set[str],
-          timeout: float = 600.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        job: dict[str, Any] = api.call("GET", f"/imports/{import_id}")
-        if job["status"] in statuses or time.monotonic() > deadline:
-            return job
-        time.sleep(0.3)
 
 
 def _show_analysis(job: dict[str, Any]) -> None:

@@ -185,12 +185,8 @@ def _import_demo(api_port: int, token: str) -> None:
         job = api.call("POST", f"/lists/{lst['id']}/imports",
                        json={"filename": DEMO_FILE.name, "auto_start": True})
         api.upload(job["upload"], DEMO_FILE)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            job = api.call("GET", f"/imports/{job['id']}")
-            if job["status"] in ("completed", "completed_with_errors", "failed"):
-                break
-            time.sleep(0.3)
+        job = api.wait_import(job["id"], {"completed", "completed_with_errors", "failed"},
+                              timeout=60)
         counts = job["counts"]
         print(f"demo: imported {DEMO_FILE.name} into list \"Demo leads\" ({lst['id']}): "
               f"{job['status']}, {counts['saved']} saved, {counts['duplicates']} duplicates, "

@@ -153,28 +153,21 @@ def parse_lead_fields(
                    phone_extension=None, phones=[], linkedin_url=None, tags=(),
                    custom_fields={})
 
-    def present(name: str) -> bool:
-        return name in payload
-
     for name in TEXT_FIELDS:
-        if present(name):
+        if name in payload:
             raw = _require_str(payload.get(name), name, errors)
             try:
                 out[name] = None if raw is None else clean_text(raw, field=name)
             except InvalidValue as exc:
                 errors.append(FieldError(name, exc.code, exc.message))
 
-    if present("email"):
-        raw = _require_str(payload.get("email"), "email", errors)
-        try:
-            out["email"] = _blank_to_none(raw, normalise_email)
-        except InvalidValue as exc:
-            errors.append(FieldError("email", exc.code, exc.message))
-    if present("emails"):
+    if "email" in payload:
+        out["email"] = _normalise_scalar(payload, "email", normalise_email, errors)
+    if "emails" in payload:
         out["emails"] = _normalise_each(payload.get("emails"), "emails", MAX_ALTERNATES,
                                         normalise_email, errors)
 
-    if present("phone"):
+    if "phone" in payload:
         raw = _require_str(payload.get("phone"), "phone", errors)
         out["phone"], out["phone_extension"] = None, None
         if raw is not None and raw.strip():
@@ -183,24 +176,21 @@ def parse_lead_fields(
                 out["phone"], out["phone_extension"] = phone.e164, phone.extension
             except InvalidValue as exc:
                 errors.append(FieldError("phone", exc.code, exc.message))
-    if present("phones"):
+    if "phones" in payload:
         out["phones"] = _normalise_each(
             payload.get("phones"), "phones", MAX_ALTERNATES,
             lambda raw: _format_alternate_phone(raw, default_region), errors)
 
-    if present("linkedin_url"):
-        raw = _require_str(payload.get("linkedin_url"), "linkedin_url", errors)
-        try:
-            out["linkedin_url"] = _blank_to_none(raw, normalise_linkedin_url)
-        except InvalidValue as exc:
-            errors.append(FieldError("linkedin_url", exc.code, exc.message))
+    if "linkedin_url" in payload:
+        out["linkedin_url"] = _normalise_scalar(payload, "linkedin_url", normalise_linkedin_url,
+                                                errors)
 
-    if present("tags"):
+    if "tags" in payload:
         # a blank tag is an error, not nothing: normalise_tag says so
         out["tags"] = _unique(_normalise_each(payload.get("tags"), "tags", MAX_TAGS,
                                               normalise_tag, errors, skip_blank=False))
 
-    if present("custom_fields"):
+    if "custom_fields" in payload:
         out["custom_fields"] = _parse_custom_fields(payload.get("custom_fields"), errors)
 
     if "status" in payload:
@@ -221,11 +211,17 @@ def parse_lead_fields(
     return out
 
 
-def _blank_to_none(raw: str | None, normalise: Any) -> str | None:
+def _normalise_scalar(payload: Mapping[str, Any], name: str,
+                      normalise: Callable[[str], str], errors: list[FieldError]) -> str | None:
+    """One string field through its normaliser; blank is None, a failure a FieldError."""
+    raw = _require_str(payload.get(name), name, errors)
     if raw is None or not raw.strip():
         return None
-    result: str = normalise(raw)
-    return result
+    try:
+        return normalise(raw)
+    except InvalidValue as exc:
+        errors.append(FieldError(name, exc.code, exc.message))
+        return None
 
 
 def _parse_custom_fields(value: Any, errors: list[FieldError]) -> dict[str, CustomValue]:
