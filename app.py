@@ -12,6 +12,7 @@ from chalicelib.entrypoints.api_routes import api
 from chalicelib.entrypoints.http_support import rewrite_chalice_errors
 from chalicelib.entrypoints.import_routes import imports_api
 from chalicelib.entrypoints.job_handlers import handle_job_records
+from chalicelib.entrypoints.verify_handlers import on_verify_dlq_records, on_verify_records
 from chalicelib.resources import STACK, dlq_name
 
 app = Chalice(app_name="leadpipe")
@@ -46,6 +47,16 @@ def on_split(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=_settings.queue_name("chunks"), batch_size=_QUEUES["chunks"].batch_size)
 def on_chunk(event: SQSEvent) -> dict[str, Any]:
     return imports.on_chunk_records(_records(event))
+
+
+@app.on_sqs_message(queue=_settings.queue_name("verify"), batch_size=_QUEUES["verify"].batch_size)
+def on_verify(event: SQSEvent) -> dict[str, Any]:
+    return on_verify_records(_records(event))
+
+
+@app.on_sqs_message(queue=dlq_name(_settings.stage, _QUEUES["verify"]), batch_size=1)
+def on_verify_dead(event: SQSEvent) -> dict[str, Any]:
+    return on_verify_dlq_records(_records(event))
 
 
 @app.on_sqs_message(queue=dlq_name(_settings.stage, _QUEUES["chunks"]), batch_size=1)

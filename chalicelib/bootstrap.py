@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from chalicelib.config import Settings, get_settings
+from chalicelib.domain.deliverability import TtlPolicy
 from chalicelib.services.auth import AuthService
 from chalicelib.services.imports import ImportService
 from chalicelib.services.jobs import JobRunner
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
+from chalicelib.services.verification import VerificationService
 
 
 @dataclass(frozen=True)
@@ -20,12 +22,19 @@ class Services:
     leads: LeadService
     jobs: JobRunner
     imports: ImportService
+    verification: VerificationService
 
 
 def build_services(settings: Settings) -> Services:
     # Adapters are imported here, at wiring time: models read table settings.
+    from chalicelib.adapters.dns_lookup import (  # noqa: PLC0415
+        DnsLookup,
+        DnsSettings,
+        parse_nameservers,
+    )
     from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
     from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_verification import DynamoVerification  # noqa: PLC0415
     from chalicelib.adapters.s3_files import S3Files  # noqa: PLC0415
     from chalicelib.adapters.sqs_jobs import SqsJobQueue  # noqa: PLC0415
 
@@ -33,18 +42,30 @@ def build_services(settings: Settings) -> Services:
     queue = SqsJobQueue(settings.jobs_queue_name, settings.region)
     budget = settings.request_budget_seconds
     lists = ListService(repo, queue, shards=settings.lead_shards, budget_seconds=budget)
-    leads = LeadService(repo, lists, queue, budget_seconds=budget,
+    dns = DnsSettings(nameservers=parse_nameservers(settings.dns_nameservers),
+                      timeout_seconds=settings.dns_timeout_seconds, retries=settings.dns_retries,
+                      concurrency=settings.dns_concurrency)
+    verification_store = DynamoVerification()
+    verification = VerificationService(
+        verification_store, DnsLookup(dns), verification_store,
+        SqsJobQueue(settings.queue_name("verify"), settings.region), lists, repo,
+        policy=TtlPolicy(settings.dns_min_ttl, settings.dns_max_ttl, settings.dns_unknown_ttl),
+        retry_delays=settings.verify_retry_delays,
+        # MX, A, AAAA and TXT each timing out on every try: a domain's worst case.
+        lookup_seconds=4 * dns.timeout_seconds * (dns.retries + 1),
+        concurrency=dns.concurrency)
+    leads = LeadService(repo, lists, queue, verification, budget_seconds=budget,
                         max_batch=settings.max_batch_leads)
     # A worker gets most of its function's timeout, leaving time to hand off.
     runner = JobRunner(lists, leads, queue, budget_seconds=max(budget, 40.0))
     imports = ImportService(
         DynamoImports(), S3Files(settings.bucket_name, settings.region), lists,
         SqsJobQueue(settings.queue_name("splits"), settings.region),
-        SqsJobQueue(settings.queue_name("chunks"), settings.region),
+        SqsJobQueue(settings.queue_name("chunks"), settings.region), verification,
         max_upload_bytes=settings.max_upload_bytes,
         upload_url_seconds=settings.upload_url_seconds, chunk_rows=settings.chunk_rows)
     return Services(auth=AuthService(repo), lists=lists, leads=leads, jobs=runner,
-                    imports=imports)
+                    imports=imports, verification=verification)
 
 
 @lru_cache(maxsize=1)

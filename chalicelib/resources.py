@@ -67,6 +67,9 @@ STACK = StackDef(
                  max_receive_count=3),
         # One message per chunk of rows: validate, dedupe, save.
         QueueDef(logical_name="chunks", handler_timeout_seconds=120, batch_size=5),
+        # Email verification: batches of leads (DNS per domain, then the leads'
+        # verdicts) and list re-verification walks.
+        QueueDef(logical_name="verify", handler_timeout_seconds=120, batch_size=1),
     ),
 )
 

@@ -17,3 +17,32 @@ os.environ.update({
     # Small budgets make the background hand-off of long operations testable.
     "LEADPIPE_REQUEST_BUDGET_SECONDS": "5",
 })
+
+# Email verification asks DNS: never the machine's resolvers (no network in
+# tests), always this loopback server. Every name has MX unless listed here.
+DNS_ZONE = {
+    "null-mx.com": "null_mx",
+    "parked-a.com": "a_only",
+    "parked-v6.com": "aaaa_only",
+    "no-mail.com": "no_address",
+    "gone-away.com": "nxdomain",
+    "spf-reject.com": "spf_reject_all",
+    "broken-dns.com": "servfail",
+}
+os.environ.update({
+    "LEADPIPE_DNS_TIMEOUT_SECONDS": "0.5",
+    "LEADPIPE_DNS_RETRIES": "1",
+    # Unknown verdicts are retried at once (the pump delivers them in the same drain).
+    "LEADPIPE_VERIFY_RETRY_DELAYS": "0,0",
+    "LEADPIPE_DNS_UNKNOWN_TTL": "0",
+})
+
+
+def _start_test_dns() -> None:
+    from tools.dns_server import LoopbackDns, Zone
+
+    server = LoopbackDns(Zone(DNS_ZONE, default="mx")).start()
+    os.environ["LEADPIPE_DNS_NAMESERVERS"] = server.nameservers
+
+
+_start_test_dns()

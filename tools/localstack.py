@@ -149,11 +149,36 @@ def _start(children: _Children, *, api_port: int, aws_port: int, token: str | No
              settings.bucket_name)
     token = _register_token(token)
 
+    _start_dns(children)
     children.start("API", [sys.executable, "-m", "tools.localstack", "--serve-api"])
     children.start("event pump", [sys.executable, "-m", "tools.event_pump"])
     _wait_for(children, "API", lambda: _http_status(HOST, api_port, "/health") == 200,
               hint="see the API's output above")
     return token
+
+
+DNS_STATS = LOG_DIR / "dns-stats.json"
+
+
+def _start_dns(children: _Children) -> None:
+    """A DNS server for email verification: there is no internet at run time.
+
+    It serves the sample files' domains (tools/sample_data.py) and refuses
+    other names (their emails end `unknown`); LEADPIPE_DNS_NAMESERVERS set
+    (e.g. to `system`) uses real DNS instead.
+    """
+    if os.environ.get("LEADPIPE_DNS_NAMESERVERS"):
+        return
+    port = _port("LEADPIPE_DNS_PORT", 5353)
+    if not _port_is_free(port):
+        raise StackError(f"port {port} (DNS) is already in use; set LEADPIPE_DNS_PORT "
+                         "to another port")
+    DNS_STATS.unlink(missing_ok=True)
+    children.start("DNS (sample zone)",
+                   [sys.executable, "-m", "tools.dns_server", "--port", str(port),
+                    "--stats-file", str(DNS_STATS)])
+    _wait_for(children, "DNS", DNS_STATS.exists, hint="see the DNS server's output above")
+    os.environ["LEADPIPE_DNS_NAMESERVERS"] = f"{HOST}:{port}"
 
 
 def _register_token(token: str | None) -> str:
@@ -205,6 +230,7 @@ def _print_banner(*, api_port: int, aws_port: int, token: str) -> None:
 leadpipe local stack is up
   API           {api_url}
   embedded AWS  http://{HOST}:{aws_port}   (moto; log in {LOG_DIR / 'moto-server.log'})
+  DNS           {os.environ.get("LEADPIPE_DNS_NAMESERVERS")}   (email checks; {DNS_STATS.name})
   token         {token}   (workspace "default"){generated}
 
 try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import itertools
 import random
 import unicodedata
 from collections.abc import Iterator
@@ -27,6 +28,60 @@ COMPANIES = ["Acme Corp", "Initech", "Globex", "Umbrella", "Hooli", "Vandelay In
 TITLES = ["CTO", "VP Sales", "Head of Growth", "Engineer", "Founder & CEO", "SDR", "Buyer"]
 CITIES = ["London", "Paris", "Berlin", "New York, NY", "San Francisco", "Zürich", "Lyon"]
 AREAS = [415, 212, 646, 312, 617, 206, 303, 512, 404, 305, 213, 702]
+# Where the addresses live: a few big providers, ~2,000 company domains with
+# a long tail (as real B2B lists), some disposable providers, and a few
+# domains that cannot take mail. `sample_zone()` is the DNS the local stack
+# serves for them (there is no internet at run time).
+PROVIDERS = [("gmail.com", 16.0), ("outlook.com", 6.0), ("yahoo.com", 4.0),
+             ("hotmail.com", 3.0), ("icloud.com", 1.5), ("proton.me", 0.5)]
+DISPOSABLE = ["mailinator.com", "yopmail.com", "guerrillamail.com", "10minutemail.com"]
+COMPANY_DOMAINS = 1990
+ROLE_LOCALS = ["info", "sales", "contact", "hello", "support", "noreply"]
+_WORDS = ["acme", "nova", "blue", "peak", "data", "cloud", "north", "bright", "swift", "iron",
+          "green", "lumen", "quant", "vertex", "orbit", "solid", "pixel", "delta", "harbor",
+          "maple", "atlas", "ember", "cobalt", "summit", "river", "stone", "signal", "prime"]
+_TLDS = ["com", "io", "co", "net", "de", "fr", "co.uk", "ai"]
+# A company domain's DNS, by share: most publish MX; a few do not take mail.
+_COMPANY_KINDS = [("mx", 0.955), ("a_only", 0.015), ("aaaa_only", 0.003), ("null_mx", 0.007),
+                  ("nxdomain", 0.01), ("spf_reject_all", 0.005), ("no_address", 0.005)]
+
+
+def sample_domains() -> list[tuple[str, str, float]]:
+    """(domain, DNS kind, weight) of every domain the sample files use; deterministic."""
+    rng = random.Random(2026)
+    result = [(d, "mx", w) for d, w in PROVIDERS]
+    result += [(d, "mx", 0.25) for d in DISPOSABLE]
+    seen = {d for d, _, _ in result}
+    kinds = [k for k, _ in _COMPANY_KINDS]
+    shares = [s for _, s in _COMPANY_KINDS]
+    rank = 0
+    while rank < COMPANY_DOMAINS:
+        name = f"{rng.choice(_WORDS)}{rng.choice(_WORDS)}{rng.randint(1, 99)}.{rng.choice(_TLDS)}"
+        if name in seen:
+            continue
+        seen.add(name)
+        rank += 1
+        # A long tail: the 10th company has a tenth of the first one's leads.
+        result.append((name, rng.choices(kinds, shares)[0], 6.0 / rank))
+    return result
+
+
+def sample_zone() -> dict[str, str]:
+    return {domain: kind for domain, kind, _ in sample_domains()}
+
+
+_DOMAINS = sample_domains()
+_DOMAIN_NAMES = [d for d, _, _ in _DOMAINS]
+_CUMULATIVE = list(itertools.accumulate(w for _, _, w in _DOMAINS))
+
+
+_PROVIDER_NAMES = frozenset(d for d, _ in PROVIDERS)
+
+
+def _domain(rng: random.Random) -> str:
+    return rng.choices(_DOMAIN_NAMES, cum_weights=_CUMULATIVE)[0]
+
+
 HEADER = ["Prénom", "Nom", "E-mail", "Téléphone", "Société", "Poste", "Ville", "LinkedIn",
           "Notes", "Lead Source"]
 
@@ -72,7 +127,10 @@ def rows(count: int, seed: int = 7) -> Iterator[list[str]]:
         local = f"{first}.{last}.{i}".lower().replace("'", "").replace(" ", "")
         if rng.random() >= 0.01:  # 1% keep an internationalised (SMTPUTF8) local part
             local = _ascii(local)
-        email = f"{local}@{rng.choice(['example.com', 'acme.io', 'mail.example.org'])}"
+        domain = _domain(rng)
+        if rng.random() < 0.01 and domain not in _PROVIDER_NAMES:
+            local = rng.choice(ROLE_LOCALS)  # sales@company: a role address
+        email = f"{local}@{domain}"
         if rng.random() < 0.02:
             email = rng.choice(["", "not-an-email", f"{local}@", f"{local}@@example.com"])
         phone = _phone(rng, i) if rng.random() < 0.80 else ""

@@ -29,7 +29,7 @@ from chalicelib.adapters.dynamo_models import (
 from chalicelib.adapters.dynamo_repository import _lead_to_model
 from chalicelib.config import get_settings
 from chalicelib.domain.ids import fingerprint, shard_of
-from chalicelib.domain.imports import ImportCounts, ImportJob
+from chalicelib.domain.imports import ImportCounts, ImportJob, verification_counts
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
 
@@ -57,6 +57,10 @@ def _to_job(m: ImportModel) -> ImportJob:
         chunks_done=int(m.chunks_done or 0),
         counts=ImportCounts(int(m.saved or 0), int(m.duplicates or 0), int(m.invalid or 0)),
         started_at=m.started_at, finished_at=m.finished_at, error=m.error,
+        verification=verification_counts(int(m.saved or 0), {
+            "valid": int(m.v_valid or 0), "risky": int(m.v_risky or 0),
+            "invalid": int(m.v_invalid or 0), "unknown": int(m.v_unknown or 0),
+            "none": int(m.v_none or 0)}),
     )
 
 
@@ -263,7 +267,7 @@ class DynamoImports:
                     delay = min(delay * 2, 2.0)
 
     def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
-                     shard_increments: dict[int, int]) -> bool:
+                     shard_increments: dict[int, int], no_email: int = 0) -> bool:
         """Record a chunk's counts exactly once; False if it was recorded before."""
         pk, sk = chunk_key(job.id, number)
         ipk, isk = import_key(job.id)
@@ -275,11 +279,13 @@ class DynamoImports:
                               "invalid": {"N": str(counts.invalid)}}}},
             {"Update": {"TableName": self._table,
                         "Key": {"pk": {"S": ipk}, "sk": {"S": isk}},
+                        # v_none: saved leads with no email have nothing to verify.
                         "UpdateExpression": "ADD saved :s, duplicates :d, invalid :i, "
-                                            "chunks_done :one",
+                                            "chunks_done :one, v_none :n",
                         "ExpressionAttributeValues": {
                             ":s": {"N": str(counts.saved)}, ":d": {"N": str(counts.duplicates)},
-                            ":i": {"N": str(counts.invalid)}, ":one": {"N": "1"}}}},
+                            ":i": {"N": str(counts.invalid)}, ":one": {"N": "1"},
+                            ":n": {"N": str(no_email)}}}},
         ]
         for shard, n in sorted(shard_increments.items()):
             if n:

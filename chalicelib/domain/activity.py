@@ -55,3 +55,20 @@ def describe_changes(before: Lead, after: Lead) -> list[tuple[str, dict[str, Any
         removed = [t for t in before.tags if t not in after.tags]
         events.append((_OWN_EVENT["tags"], {"added": added, "removed": removed}))
     return events
+
+
+def with_current_verdict(items: list[Activity], lead: Lead) -> list[Activity]:
+    """The first page of a timeline with the lead's current email verdict in its place.
+
+    The verdict lives on the lead (one write per lead, not two); a stored
+    "verified" entry exists only when a re-verification changed it, and then
+    stands for it.
+    """
+    at = lead.email_checked_at
+    if at is None or any(a.type == "verified" and a.at == at for a in items):
+        return items
+    verdict = Activity(f"ac_verified_{lead.id}", lead.id, "verified", at,
+                       {"email": lead.email, "email_status": lead.email_status,
+                        "reason": lead.email_status_reason})
+    newer = [a for a in items if a.at > at]
+    return [*newer, verdict, *items[len(newer):]]

@@ -18,7 +18,7 @@ from chalicelib.domain.lead import Lead
 STANDARD_COLUMNS = (
     "id", "first_name", "last_name", "email", "emails", "phone", "phone_extension", "phones",
     "company", "job_title", "linkedin_url", "location", "notes", "tags", "status",
-    "email_status", "created_at", "updated_at",
+    "email_status", "email_status_reason", "created_at", "updated_at",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d[\d .()-]*(?:[eE][+-]?\d+)?\Z")

@@ -20,7 +20,7 @@ from chalicelib.domain.fingerprint_table import FirstOccurrences
 from chalicelib.domain.lead import parse_lead_fields
 from chalicelib.domain.linkedin import normalise_linkedin_url
 from chalicelib.domain.phone import normalise_phone
-from chalicelib.domain.statuses import LEAD_STATUSES
+from chalicelib.domain.statuses import LEAD_STATUSES, VERDICT_STATUSES
 
 IMPORT_STATUSES = (
     "awaiting_upload", "analysing", "ready", "running", "completed",
@@ -64,6 +64,16 @@ class ImportCounts:
 
     def as_dict(self) -> dict[str, int]:
         return {"saved": self.saved, "duplicates": self.duplicates, "invalid": self.invalid}
+
+
+def verification_counts(saved: int, verdicts: Mapping[str, int]) -> dict[str, int]:
+    """The import's saved leads by email status; what has no verdict yet is pending.
+
+    `verdicts` are counted once per verification batch, which may land a moment
+    before its chunk's `saved`: pending never goes below zero meanwhile.
+    """
+    counts = {status: int(verdicts.get(status, 0)) for status in (*VERDICT_STATUSES, "none")}
+    return {"pending": max(0, saved - sum(counts.values())), **counts}
 
 
 @dataclass(frozen=True)

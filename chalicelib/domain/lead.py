@@ -57,6 +57,9 @@ class Lead:
     custom_fields: Mapping[str, CustomValue] = field(default_factory=dict)
     status: str = "new"
     email_status: str = "pending"
+    # Why the verifier said so (a code of domain/deliverability.REASONS), and when.
+    email_status_reason: str | None = None
+    email_checked_at: str | None = None
     version: int = 0
     # Where the lead came from when not the API, e.g. {"import_id", "row", "filename"}.
     source: Mapping[str, Any] | None = None
@@ -261,6 +264,12 @@ def _parse_custom_fields(value: Any, errors: list[FieldError]) -> dict[str, Cust
             errors.append(FieldError(name, "invalid_type",
                                      "custom field values are strings, numbers, booleans or null"))
     return result
+
+
+def fresh_email_status(email: str | None) -> dict[str, Any]:
+    """The verification fields of a lead whose email was just set (or cleared)."""
+    return {"email_status": "pending" if email else "none", "email_status_reason": None,
+            "email_checked_at": None}
 
 
 def check_identity(fields: Mapping[str, Any], identity: str) -> None:

@@ -16,7 +16,9 @@ LEAD_STATUSES: Final = (
     "unsubscribed",
     "invalid",
 )
-EMAIL_STATUSES: Final = ("pending", "valid", "risky", "invalid", "unknown")
+# "none": the lead has no email, so there is nothing to verify.
+EMAIL_STATUSES: Final = ("pending", "valid", "risky", "invalid", "unknown", "none")
+VERDICT_STATUSES: Final = ("valid", "risky", "invalid", "unknown")
 IDENTITY_FIELDS: Final = ("email", "linkedin_url", "phone")
 DEFAULT_IDENTITY: Final = "email"
 DEFAULT_REGION: Final = "US"

@@ -95,6 +95,17 @@ def export_list(list_id: str) -> Response:
     })
 
 
+@api.route("/lists/{list_id}/verify", methods=["POST"], content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def verify_list(list_id: str) -> Response:
+    request = api.current_request
+    workspace = workspace_of(request)
+    # The body is optional: no body re-verifies every email of the list.
+    payload = read_json(request) if (request.raw_body or b"").strip() else {}
+    return json_response(services().verification.request_list(workspace, list_id, payload),
+                         status=202)
+
+
 # --- leads -------------------------------------------------------------------
 @api.route("/lists/{list_id}/leads", methods=["POST"], content_types=BODY_CONTENT_TYPES)
 @handles_errors

@@ -59,11 +59,12 @@ from chalicelib.domain.imports import (
     split_chunks,
     summarise,
 )
-from chalicelib.domain.lead import Lead
+from chalicelib.domain.lead import Lead, fresh_email_status
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.phone import is_valid_region
 from chalicelib.domain.row_reader import Row, iter_rows, split_header
 from chalicelib.services.lists import ListService
+from chalicelib.services.ports import VerificationRequests
 
 HEAD_BYTES = 1024 * 1024
 ALLOWED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".ods")
@@ -93,7 +94,7 @@ class ImportStore(Protocol):
     def chunk_done(self, import_id: str, number: int) -> bool: ...
     def save_leads(self, lst: LeadList, leads: Any) -> list[Any]: ...
     def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
-                     shard_increments: dict[int, int]) -> bool: ...
+                     shard_increments: dict[int, int], no_email: int = ...) -> bool: ...
 
 
 class QueueSender(Protocol):
@@ -121,13 +122,14 @@ def complete_lines(head: bytes, fmt: FileFormat) -> tuple[bytes, FileFormat]:
 
 class ImportService:
     def __init__(self, imports: ImportStore, files: FileStore, lists: ListService,
-                 splits: QueueSender, chunks: QueueSender, *, max_upload_bytes: int,
-                 upload_url_seconds: int, chunk_rows: int) -> None:
+                 splits: QueueSender, chunks: QueueSender, verification: VerificationRequests,
+                 *, max_upload_bytes: int, upload_url_seconds: int, chunk_rows: int) -> None:
         self._imports = imports
         self._files = files
         self._lists = lists
         self._splits = splits
         self._chunks = chunks
+        self._verification = verification
         self._max_bytes = max_upload_bytes
         self._url_seconds = upload_url_seconds
         self._chunk_rows = chunk_rows
@@ -477,14 +479,15 @@ class ImportService:
             lead_id = deterministic_id("ld", f"{job.id}:{number_in_file}", now_ms=started_ms)
             lead = Lead(id=lead_id, list_id=lst.id, created_at=now, updated_at=now,
                         source={"import_id": job.id, "row": number_in_file,
-                                "filename": job.filename}, **result.fields)
+                                "filename": job.filename}, **result.fields,
+                        **fresh_email_status(result.fields.get("email")))
             candidates.append((number_in_file, cells, result, lead))
         outcomes = self._imports.save_leads(lst, [c[3] for c in candidates])
-        saved = 0
+        saved_leads: list[Lead] = []
         shards: dict[int, int] = {}
         for (row_no, cells, result, lead), outcome in zip(candidates, outcomes, strict=True):
             if outcome.status == "saved":
-                saved += 1
+                saved_leads.append(lead)
                 shard = shard_of(lead.id, lst.shards)
                 shards[shard] = shards.get(shard, 0) + 1
                 if result.warnings:
@@ -495,8 +498,14 @@ class ImportService:
                     lst.identity, "duplicate_in_list",
                     f"{REASONS['duplicate_in_list']} (lead {outcome.lead_id})")], []))
         self._write_report(job, number, headers, rejected)
-        self._imports.finish_chunk(job, lst, number, ImportCounts(saved, duplicates, invalid),
-                                   shards)
+        # Asked before the chunk is recorded done: a crash in between redelivers
+        # the chunk and asks again (verification counts each batch once), where
+        # the other order could leave the chunk's leads pending for ever.
+        self._verification.request(lst, saved_leads, import_id=job.id, batch=f"c{number}")
+        no_email = sum(1 for lead in saved_leads if not lead.email)
+        self._imports.finish_chunk(job, lst, number,
+                                   ImportCounts(len(saved_leads), duplicates, invalid), shards,
+                                   no_email)
         self._maybe_finish(job.id)
 
     def salvage_chunk(self, message: Mapping[str, Any]) -> None:

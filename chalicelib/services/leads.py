@@ -6,7 +6,12 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from chalicelib.domain.activity import MAX_NOTE_LENGTH, Activity, describe_changes
+from chalicelib.domain.activity import (
+    MAX_NOTE_LENGTH,
+    Activity,
+    describe_changes,
+    with_current_verdict,
+)
 from chalicelib.domain.bulk import BulkRequest, parse_bulk_request
 from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.csv_export import iter_csv
@@ -20,11 +25,11 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.lead import Lead, check_identity, parse_lead_fields
+from chalicelib.domain.lead import Lead, check_identity, fresh_email_status, parse_lead_fields
 from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.lists import ListService
-from chalicelib.services.ports import JobQueue, Repository
+from chalicelib.services.ports import JobQueue, Repository, VerificationRequests
 
 # A search that matches rarely must not read a whole 1M-lead list in one
 # request: past this many leads examined it returns what it has and a cursor.
@@ -33,11 +38,13 @@ MAX_EXPORT_LEADS = 20_000  # keeps the CSV under Lambda's 6 MB response limit
 
 
 class LeadService:
-    def __init__(self, repo: Repository, lists: ListService, jobs: JobQueue, *,
-                 budget_seconds: float, max_batch: int) -> None:
+    def __init__(self, repo: Repository, lists: ListService, jobs: JobQueue,
+                 verification: VerificationRequests, *, budget_seconds: float,
+                 max_batch: int) -> None:
         self._repo = repo
         self._lists = lists
         self._jobs = jobs
+        self._verification = verification
         self._budget = budget_seconds
         self._max_batch = max_batch
 
@@ -48,7 +55,8 @@ class LeadService:
         fields = parse_lead_fields(payload, default_region=lst.default_region)
         check_identity(fields, lst.identity)
         now = utc_now_iso()
-        return Lead(id=new_id("ld"), list_id=lst.id, created_at=now, updated_at=now, **fields)
+        return Lead(id=new_id("ld"), list_id=lst.id, created_at=now, updated_at=now, **fields,
+                    **fresh_email_status(fields.get("email")))
 
     def _insert(self, lst: LeadList, lead: Lead, source: str) -> None:
         activity = Activity(new_id("ac"), lead.id, "created", lead.created_at, {"source": source})
@@ -58,6 +66,7 @@ class LeadService:
         lst = self._lists.get(workspace, list_id)
         lead = self._new_lead(lst, payload)
         self._insert(lst, lead, "api")
+        self._verification.request(lst, [lead])
         return lead
 
     def create_batch(self, workspace: str, list_id: str,
@@ -74,10 +83,12 @@ class LeadService:
                                                "lead objects")])
         results: list[dict[str, Any]] = []
         counts = {"created": 0, "duplicate": 0, "invalid": 0}
+        created: list[Lead] = []
         for index, item in enumerate(leads):
             try:
                 lead = self._new_lead(lst, item)
                 self._insert(lst, lead, "api_batch")
+                created.append(lead)
                 result: dict[str, Any] = {"index": index, "status": "created",
                                           "lead_id": lead.id}
             except ValidationFailed as exc:
@@ -88,6 +99,7 @@ class LeadService:
                           "lead_id": exc.existing_lead_id}
             counts[result["status"]] += 1
             results.append(result)
+        self._verification.request(lst, created)
         return {"created": counts["created"], "duplicates": counts["duplicate"],
                 "invalid": counts["invalid"], "results": results}
 
@@ -124,7 +136,23 @@ class LeadService:
         changes = parse_lead_fields(payload, default_region=lst.default_region, partial=True)
         if lst.identity in changes:
             check_identity(changes, lst.identity)
-        return self._apply(lst, before, changes)
+        for _ in range(3):
+            if "email" in changes and changes["email"] != before.email:
+                changes = {**changes, **fresh_email_status(changes["email"])}
+            try:
+                after = self._apply(lst, before, changes)
+            except DuplicateLead:
+                raise
+            except Conflict:
+                # Usually the verifier writing a verdict meanwhile: apply the
+                # edit to the fresh lead rather than fail the request.
+                before = self._get(lst, lead_id)
+                continue
+            if after.email and after.email != before.email:
+                self._verification.request(lst, [after])
+            return after
+        raise Conflict("The lead changed or was deleted meanwhile; read it again",
+                       code="edit_conflict")
 
     def _apply(self, lst: LeadList, before: Lead, changes: Mapping[str, Any]) -> Lead:
         now = utc_now_iso()
@@ -204,6 +232,8 @@ class LeadService:
             if not isinstance(after, str) or not after.startswith(f"A#{lead_id}#"):
                 raise BadRequest("cursor is not valid", code="invalid_cursor")
         items, last = self._repo.query_activity(lst, lead_id, limit, after)
+        if cursor is None and lead.email_checked_at:
+            items = with_current_verdict(items, lead)
         if last is None and lead.source and "import_id" in lead.source:
             # An imported lead's first entry is its import, kept on the lead itself.
             items.append(Activity(f"ac_import_{lead.id}", lead.id, "imported",

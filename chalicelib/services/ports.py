@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from chalicelib.domain.activity import Activity
@@ -15,6 +15,13 @@ class JobQueue(Protocol):
     """Hands long work (list purge, copy, bulk by filter) to a background worker."""
 
     def send(self, job: dict[str, Any]) -> None: ...
+
+
+class VerificationRequests(Protocol):
+    """Queues leads whose email was added or changed for background verification."""
+
+    def request(self, lst: LeadList, leads: Sequence[Lead], *, import_id: str | None = None,
+                batch: str | None = None) -> None: ...
 
 
 class Repository(Protocol):

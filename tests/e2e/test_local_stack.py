@@ -53,9 +53,14 @@ class Stack:
         self.api_port = _free_port()
         self.aws_port = _free_port()
         self.url = f"http://127.0.0.1:{self.api_port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        self.dns_port = _free_port()
+        # As `make run`: the stack's own DNS server and verification settings,
+        # not the test session's.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("AWS_", "LEADPIPE_DNS_", "LEADPIPE_VERIFY_"))}
         env.update(LEADPIPE_PORT=str(self.api_port), LEADPIPE_AWS_PORT=str(self.aws_port),
-                   LEADPIPE_TOKEN=TOKEN, LEADPIPE_STAGE="local")
+                   LEADPIPE_DNS_PORT=str(self.dns_port), LEADPIPE_TOKEN=TOKEN,
+                   LEADPIPE_STAGE="local")
         self.env = env
         self.log = open(ROOT / ".local" / "e2e-stack.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", "tools.localstack"], cwd=ROOT,

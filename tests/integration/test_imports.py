@@ -216,7 +216,10 @@ def test_imported_lead_shows_its_import_in_the_timeline(api: Api, pump):
     assert lead["source"]["import_id"] == job["id"] and lead["source"]["row"] == 2
     api.patch(f"/lists/{lid}/leads/{lead['id']}", {"status": "contacted"})
     items = api.get(f"/lists/{lid}/leads/{lead['id']}/activity").json_body["items"]
-    assert [a["type"] for a in items] == ["status_changed", "imported"]
+    # the verdict the background verification wrote sits between them, by time
+    assert [a["type"] for a in items] == ["status_changed", "verified", "imported"]
+    assert items[1]["data"] == {"email": "solo@example.com", "email_status": "valid",
+                                "reason": "mx_found"}
     assert items[-1]["data"]["filename"] == "leads.csv"
 
 

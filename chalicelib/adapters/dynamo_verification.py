@@ -1,0 +1,206 @@
+"""DynamoDB side of verification: domain verdicts (the shared cache), lead verdicts, counts.
+
+    domain verdict   DOMAIN#<domain>     DNS             status, reason, checked_at,
+                                                         fresh_until, lease_until, expires_at (TTL)
+    import batch     IMPORT#<import_id>  VERIFY#<batch>  marker: the batch was counted
+
+`expires_at` is the table's TTL attribute: DynamoDB deletes the item some time
+after it (up to days later), so freshness is read from `fresh_until`, never
+from the item's mere presence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from chalicelib.adapters.dynamo_models import (
+    ActivityModel,
+    activity_sk,
+    import_key,
+    lead_sk,
+    shard_pk,
+)
+from chalicelib.config import get_settings
+from chalicelib.domain.activity import Activity
+from chalicelib.domain.deliverability import DomainVerdict
+from chalicelib.domain.ids import shard_of
+from chalicelib.domain.statuses import VERDICT_STATUSES
+from chalicelib.domain.verification import LeadSnapshot, VerdictUpdate
+
+BATCH_GET_KEYS = 100
+# Gone verdicts linger a day past freshness (TTL clean-up), markers as long as
+# SQS could redeliver a message (14 days at most).
+VERDICT_RETENTION_SECONDS = 86400
+MARKER_RETENTION_SECONDS = 15 * 86400
+
+
+def domain_key(domain: str) -> dict[str, Any]:
+    return {"pk": {"S": f"DOMAIN#{domain}"}, "sk": {"S": "DNS"}}
+
+
+def _is_conditional_failure(exc: ClientError) -> bool:
+    code = exc.response["Error"]["Code"]
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = exc.response.get("CancellationReasons") or []
+        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons)
+    return False
+
+
+class DynamoVerification:
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._table = get_settings().table_name
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("dynamodb", region_name=get_settings().region)
+        return self._client
+
+    def _batch_get(self, keys: list[dict[str, Any]], projection: str,
+                   names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET_KEYS):
+            spec: dict[str, Any] = {"Keys": keys[start:start + BATCH_GET_KEYS],
+                                    "ConsistentRead": True, "ProjectionExpression": projection}
+            if names:
+                spec["ExpressionAttributeNames"] = dict(names)
+            request: dict[str, Any] = {self._table: spec}
+            while request:
+                response = self.client.batch_get_item(RequestItems=request)
+                items.extend(response["Responses"].get(self._table, []))
+                request = response.get("UnprocessedKeys") or {}
+        return items
+
+    # --- domain verdicts ----------------------------------------------------------
+    def get_many(self, domains: Collection[str]) -> dict[str, DomainVerdict]:
+        items = self._batch_get([domain_key(d) for d in domains],
+                                "pk, #s, reason, checked_at, fresh_until", {"#s": "status"})
+        result: dict[str, DomainVerdict] = {}
+        for item in items:
+            if "status" not in item:  # a claim whose look-up has not finished
+                continue
+            domain = item["pk"]["S"].removeprefix("DOMAIN#")
+            result[domain] = DomainVerdict(domain, item["status"]["S"], item["reason"]["S"],
+                                           int(item["checked_at"]["N"]),
+                                           int(item["fresh_until"]["N"]))
+        return result
+
+    def claim(self, domain: str, now: int, lease_seconds: int) -> bool:
+        """Take the right to look a domain up; False if its verdict is fresh or leased."""
+        try:
+            self.client.update_item(
+                TableName=self._table, Key=domain_key(domain),
+                UpdateExpression="SET lease_until = :until, expires_at = :gone",
+                ConditionExpression="(attribute_not_exists(fresh_until) OR fresh_until <= :now)"
+                                    " AND (attribute_not_exists(lease_until)"
+                                    " OR lease_until <= :now)",
+                ExpressionAttributeValues={
+                    ":now": {"N": str(now)}, ":until": {"N": str(now + lease_seconds)},
+                    ":gone": {"N": str(now + lease_seconds + VERDICT_RETENTION_SECONDS)}})
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def put(self, verdict: DomainVerdict) -> None:
+        # A plain put: it also drops the lease, so the next claim waits for expiry.
+        self.client.put_item(TableName=self._table, Item={
+            **domain_key(verdict.domain),
+            "status": {"S": verdict.status}, "reason": {"S": verdict.reason},
+            "checked_at": {"N": str(verdict.checked_at)},
+            "fresh_until": {"N": str(verdict.expires_at)},
+            "expires_at": {"N": str(verdict.expires_at + VERDICT_RETENTION_SECONDS)}})
+
+    # --- leads --------------------------------------------------------------------
+    @staticmethod
+    def _lead_key(list_id: str, shards: int, lead_id: str) -> dict[str, Any]:
+        return {"pk": {"S": shard_pk(list_id, shard_of(lead_id, shards))},
+                "sk": {"S": lead_sk(lead_id)}}
+
+    def snapshots(self, list_id: str, shards: int,
+                  lead_ids: Collection[str]) -> dict[str, LeadSnapshot]:
+        keys = [self._lead_key(list_id, shards, i) for i in dict.fromkeys(lead_ids)]
+        items = self._batch_get(keys, "lead_id, email, #s, email_status, email_status_reason, "
+                                      "version", {"#s": "status"})
+        return {item["lead_id"]["S"]: LeadSnapshot(
+            email=item.get("email", {}).get("S"), status=item["status"]["S"],
+            email_status=item["email_status"]["S"],
+            email_status_reason=item.get("email_status_reason", {}).get("S"),
+            version=int(item.get("version", {}).get("N", "0"))) for item in items}
+
+    def apply(self, list_id: str, shards: int, update: VerdictUpdate) -> bool:
+        """Write a verdict if the lead is still at the version read; False otherwise."""
+        sets = ["email_status = :es", "email_status_reason = :er", "email_checked_at = :at",
+                "updated_at = :at", "version = :next"]
+        values: dict[str, Any] = {
+            ":es": {"S": update.email_status}, ":er": {"S": update.email_status_reason},
+            ":at": {"S": update.checked_at}, ":v": {"N": str(update.version)},
+            ":next": {"N": str(update.version + 1)}}
+        names: dict[str, str] = {}
+        if update.lead_status is not None:
+            sets.append("#s = :ls")
+            values[":ls"] = {"S": update.lead_status}
+            names["#s"] = "status"
+        lead_update: dict[str, Any] = {
+            "TableName": self._table, "Key": self._lead_key(list_id, shards, update.lead_id),
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": values}
+        if names:
+            lead_update["ExpressionAttributeNames"] = names
+        try:
+            if not update.activities:
+                self.client.update_item(**lead_update)
+            else:
+                self.client.transact_write_items(TransactItems=[
+                    {"Update": lead_update},
+                    *({"Put": {"TableName": self._table,
+                               "Item": self._activity_item(list_id, shards, a)}}
+                      for a in update.activities)])
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    @staticmethod
+    def _activity_item(list_id: str, shards: int, activity: Activity) -> dict[str, Any]:
+        model = ActivityModel(shard_pk(list_id, shard_of(activity.lead_id, shards)),
+                              activity_sk(activity.lead_id, activity.id),
+                              activity_id=activity.id, lead_id=activity.lead_id,
+                              type=activity.type, at=activity.at, data=activity.data or None)
+        item: dict[str, Any] = model.serialize()
+        return item
+
+    # --- import counts ------------------------------------------------------------
+    def record_batch(self, import_id: str, batch: str, deltas: Mapping[str, int]) -> bool:
+        """Add a batch's verdicts to its import once; False if counted before."""
+        pk, sk = import_key(import_id)
+        counted = {s: n for s, n in deltas.items() if s in VERDICT_STATUSES and n}
+        items: list[dict[str, Any]] = [{"Put": {
+            "TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
+            "Item": {"pk": {"S": pk}, "sk": {"S": f"VERIFY#{batch}"},
+                     "expires_at": {"N": str(int(time.time()) + MARKER_RETENTION_SECONDS)}}}}]
+        if counted:
+            items.append({"Update": {
+                "TableName": self._table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                "UpdateExpression": "ADD " + ", ".join(f"v_{s} :{s}" for s in counted),
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {f":{s}": {"N": str(n)}
+                                              for s, n in counted.items()}}})
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True

@@ -1,0 +1,74 @@
+"""What a verdict changes on a lead: pure planning of the write, no I/O.
+
+The worker reads a lead's snapshot, plans the update here, and writes it only
+if the lead's version is still the one read (an edit in between wins, and the
+plan is made again from the fresh lead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.domain.activity import Activity
+from chalicelib.domain.deliverability import EmailVerdict
+from chalicelib.domain.ids import deterministic_id
+
+
+@dataclass(frozen=True)
+class LeadSnapshot:
+    """The fields of a stored lead that verification reads."""
+
+    email: str | None
+    status: str
+    email_status: str
+    email_status_reason: str | None
+    version: int
+
+
+@dataclass(frozen=True)
+class VerdictUpdate:
+    lead_id: str
+    version: int  # the version read: the write is conditional on it
+    email_status: str
+    email_status_reason: str
+    checked_at: str
+    lead_status: str | None = None  # set when the verdict also changes the lead's status
+    activities: list[Activity] = field(default_factory=list)
+
+
+def plan_update(lead_id: str, email: str, snapshot: LeadSnapshot | None, verdict: EmailVerdict,
+                *, identity: str, now_iso: str, now_ms: int) -> VerdictUpdate | None:
+    """The write a verdict calls for, or None when there is nothing to write.
+
+    Nothing to write: the lead is gone, its email changed since the request
+    (a newer request is on its way), or it already carries this verdict - so a
+    redelivered message writes nothing.
+
+    The first verdict of an address is shown in the lead's timeline from the
+    lead itself (no activity item per lead: 100k leads would be 100k writes
+    more). Stored activities record what a reader must not miss: a verdict
+    that changed on re-verification, and a status the verdict changed.
+    """
+    if snapshot is None or snapshot.email != email:
+        return None
+    if (snapshot.email_status, snapshot.email_status_reason) == (verdict.status, verdict.reason):
+        return None
+    activities: list[Activity] = []
+    if snapshot.email_status not in ("pending", "none"):
+        activities.append(Activity(
+            deterministic_id("ac", f"{lead_id}:verified:{now_iso}", now_ms=now_ms), lead_id,
+            "verified", now_iso,
+            {"email": email, "from": snapshot.email_status, "to": verdict.status,
+             "reason": verdict.reason}))
+    lead_status = None
+    # An undeliverable identity email makes the lead itself invalid, but only
+    # while nobody has worked it: a lead that replied keeps its status.
+    if identity == "email" and verdict.status == "invalid" and snapshot.status == "new":
+        lead_status = "invalid"
+        activities.append(Activity(
+            deterministic_id("ac", f"{lead_id}:status:{now_iso}", now_ms=now_ms), lead_id,
+            "status_changed", now_iso,
+            {"from": snapshot.status, "to": "invalid", "by": "verification",
+             "reason": verdict.reason}))
+    return VerdictUpdate(lead_id, snapshot.version, verdict.status, verdict.reason, now_iso,
+                         lead_status, activities)

@@ -1,0 +1,272 @@
+"""Email verification in the background: one DNS look-up per domain per TTL.
+
+Leads are never verified on the request path: adding or editing a lead, and
+each import chunk, put a `leads` message on the verify queue. The worker:
+
+1. collects the batch's domains and finds each one's verdict: in this
+   worker's memory, else in the table (shared by every worker), else it
+   claims the domain (a conditional write: one worker per domain system-wide)
+   and looks it up with the others it claimed, concurrently with a bound;
+   a domain another worker claimed is waited for;
+2. plans and writes each lead's verdict, conditional on the lead's version
+   (idempotent: a lead already carrying the verdict is not written again);
+3. sends the `unknown` ones (DNS timeout, SERVFAIL) back with a delay, a
+   bounded number of times;
+4. counts the batch's verdicts on its import exactly once (a marker item in
+   the same transaction as the counts).
+
+Messages:
+    {"type": "leads", "list_id", "shards", "identity", "leads": [[lead_id, email], ...],
+     "attempt": 0, "import_id"?, "batch"?}
+    {"type": "list", "workspace", "list_id", "older_than"?, "position"?}
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.domain.clock import utc_now_iso
+from chalicelib.domain.cursor import LeadPosition
+from chalicelib.domain.deliverability import (
+    DomainFacts,
+    DomainVerdict,
+    EmailVerdict,
+    TtlPolicy,
+    domain_verdict,
+    email_verdict,
+    lookup_domain,
+)
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.lead import Lead
+from chalicelib.domain.lead_list import LeadList
+from chalicelib.domain.verification import LeadSnapshot, VerdictUpdate, plan_update
+from chalicelib.services.lists import ListService
+from chalicelib.services.ports import Repository
+
+BATCH_LEADS = 250  # 250 x (id + a 254-char address) stays under SQS's 256 KB
+MEMORY_VERDICTS = 200_000
+
+
+class DomainVerdictStore(Protocol):
+    def get_many(self, domains: Collection[str]) -> dict[str, DomainVerdict]: ...
+    def claim(self, domain: str, now: int, lease_seconds: int) -> bool: ...
+    def put(self, verdict: DomainVerdict) -> None: ...
+
+
+class DomainLookup(Protocol):
+    def facts_for_many(self, domains: Iterable[str]) -> dict[str, DomainFacts]: ...
+
+
+class LeadVerdictStore(Protocol):
+    def snapshots(self, list_id: str, shards: int,
+                  lead_ids: Collection[str]) -> dict[str, LeadSnapshot]: ...
+    def apply(self, list_id: str, shards: int, update: VerdictUpdate) -> bool: ...
+    def record_batch(self, import_id: str, batch: str, deltas: Mapping[str, int]) -> bool: ...
+
+
+class DelayedQueue(Protocol):
+    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None: ...
+
+
+class DomainsBusy(RuntimeError):
+    """Other workers held some domains' look-ups longer than we wait: retry the message."""
+
+
+class VerificationService:
+    def __init__(self, domains: DomainVerdictStore, dns: DomainLookup, leads: LeadVerdictStore,
+                 queue: DelayedQueue, lists: ListService, repo: Repository, *,
+                 policy: TtlPolicy, retry_delays: Sequence[int], lookup_seconds: float,
+                 concurrency: int, wait_seconds: float = 60.0, poll_seconds: float = 0.1,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._domains = domains
+        self._dns = dns
+        self._leads = leads
+        self._queue = queue
+        self._lists = lists
+        self._repo = repo
+        self._policy = policy
+        self._retry_delays = tuple(retry_delays)
+        # Worst case for one domain: every query of MX, A, AAAA, TXT timing out.
+        self._lookup_seconds = lookup_seconds
+        self._concurrency = max(1, concurrency)
+        self._wait_seconds = wait_seconds
+        self._poll_seconds = poll_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self._memory: dict[str, DomainVerdict] = {}
+        self._memory_lock = threading.Lock()
+
+    # --- requests (request path, imports) --------------------------------------
+    def request(self, lst: LeadList, leads: Sequence[Lead], *, import_id: str | None = None,
+                batch: str | None = None) -> None:
+        """Queue the leads' emails for verification (in messages of BATCH_LEADS)."""
+        pairs = [[lead.id, lead.email] for lead in leads if lead.email]
+        for part, start in enumerate(range(0, len(pairs), BATCH_LEADS)):
+            message: dict[str, Any] = {
+                "type": "leads", "list_id": lst.id, "shards": lst.shards,
+                "identity": lst.identity, "leads": pairs[start:start + BATCH_LEADS],
+                "attempt": 0}
+            if import_id is not None and batch is not None:
+                message["import_id"], message["batch"] = import_id, f"{batch}p{part}"
+            self._queue.send(message)
+
+    def request_list(self, workspace: str, list_id: str,
+                     payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Re-verify a list's emails (all, or those checked more than N days ago)."""
+        lst = self._lists.get(workspace, list_id)
+        errors = [FieldError(k, "unknown_field", f"Unknown field {k!r}")
+                  for k in sorted(set(payload) - {"older_than_days"})]
+        days = payload.get("older_than_days", 0)
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
+            errors.append(FieldError("older_than_days", "invalid_type",
+                                     "older_than_days is a whole number from 0 to 3650"))
+        if errors:
+            raise ValidationFailed(errors)
+        older_than = None
+        if days:
+            older_than = (datetime.now(UTC) - timedelta(days=days)).isoformat(
+                timespec="milliseconds").replace("+00:00", "Z")
+        self._queue.send({"type": "list", "workspace": workspace, "list_id": lst.id,
+                          "older_than": older_than})
+        return {"list_id": lst.id, "status": "queued", "older_than_days": days}
+
+    # --- worker -----------------------------------------------------------------
+    def handle(self, message: Mapping[str, Any], *, deadline: float) -> None:
+        kind = message.get("type")
+        if kind == "leads":
+            self.verify_leads(message)
+        elif kind == "list":
+            self.continue_list(message, deadline=deadline)
+        else:
+            raise ValueError(f"unknown verification message {kind!r}")
+
+    def continue_list(self, message: Mapping[str, Any], *, deadline: float) -> None:
+        lst = self._lists.get(str(message["workspace"]), str(message["list_id"]))
+        older_than = message.get("older_than")
+        start = LeadPosition.decode(message["position"], lst.shards) \
+            if message.get("position") else None
+        batch: list[Lead] = []
+        for lead, position in self._repo.walk_leads(lst, start, page_size=500):
+            if lead.email and (older_than is None or lead.email_checked_at is None
+                               or lead.email_checked_at < older_than):
+                batch.append(lead)
+            if len(batch) >= BATCH_LEADS:
+                self.request(lst, batch)
+                batch = []
+            if time.monotonic() > deadline:
+                self.request(lst, batch)
+                self._queue.send({**message, "position": position.encode()})
+                return
+        self.request(lst, batch)
+
+    def verify_leads(self, message: Mapping[str, Any]) -> None:
+        pairs = [(str(lead_id), str(email)) for lead_id, email in message["leads"]]
+        attempt = int(message.get("attempt", 0))
+        domains = {lookup_domain(email) for _, email in pairs}
+        verdicts = self.domain_verdicts({d for d in domains if d is not None})
+        results = {lead_id: email_verdict(email, verdicts.get(lookup_domain(email) or ""))
+                   for lead_id, email in pairs}
+        self._write(message, pairs, results)
+        unknown = [[lead_id, email] for lead_id, email in pairs
+                   if results[lead_id].status == "unknown"]
+        if unknown and attempt < len(self._retry_delays):
+            retry = {**message, "leads": unknown, "attempt": attempt + 1}
+            if message.get("batch"):
+                retry["batch"] = f"{message['batch']}/r{attempt + 1}"
+            self._queue.send(retry, delay_seconds=self._retry_delays[attempt])
+        self._count(message, Counter(v.status for v in results.values()))
+
+    def give_up(self, message: Mapping[str, Any]) -> None:
+        """A batch that kept failing (verify DLQ): its pending leads become unknown."""
+        if message.get("type") != "leads":
+            return
+        pairs = [(str(lead_id), str(email)) for lead_id, email in message["leads"]]
+        failed = EmailVerdict("unknown", "verification_failed")
+        snapshots = self._leads.snapshots(str(message["list_id"]), int(message["shards"]),
+                                          [lead_id for lead_id, _ in pairs])
+        still_pending = [(i, e) for i, e in pairs
+                         if (s := snapshots.get(i)) is not None and s.email_status == "pending"]
+        self._write(message, still_pending, dict.fromkeys((i for i, _ in still_pending), failed))
+        self._count(message, Counter({"unknown": len(pairs)}))
+
+    def _count(self, message: Mapping[str, Any], verdicts: Counter[str]) -> None:
+        import_id, batch = message.get("import_id"), message.get("batch")
+        if not import_id or not batch:
+            return
+        deltas = dict(verdicts)
+        if int(message.get("attempt", 0)) > 0:
+            # A retry carries leads its earlier attempt counted as unknown.
+            deltas["unknown"] = deltas.get("unknown", 0) - len(message["leads"])
+        self._leads.record_batch(str(import_id), str(batch), deltas)
+
+    def _write(self, message: Mapping[str, Any], pairs: Sequence[tuple[str, str]],
+               results: Mapping[str, EmailVerdict]) -> None:
+        list_id, shards = str(message["list_id"]), int(message["shards"])
+        identity = str(message.get("identity", "email"))
+        snapshots = self._leads.snapshots(list_id, shards, [lead_id for lead_id, _ in pairs])
+        for lead_id, email in pairs:
+            snapshot = snapshots.get(lead_id)
+            for _ in range(3):  # an edit raced with us: read the lead again and re-plan
+                now_iso = utc_now_iso()
+                update = plan_update(lead_id, email, snapshot, results[lead_id],
+                                     identity=identity, now_iso=now_iso,
+                                     now_ms=int(self._clock() * 1000))
+                if update is None or self._leads.apply(list_id, shards, update):
+                    break
+                snapshot = self._leads.snapshots(list_id, shards, [lead_id]).get(lead_id)
+
+    # --- domain verdicts ------------------------------------------------------------
+    def domain_verdicts(self, domains: Collection[str]) -> dict[str, DomainVerdict]:
+        """A fresh verdict for every domain, looking up only what nobody knows yet."""
+        now = int(self._clock())
+        found: dict[str, DomainVerdict] = {}
+        missing: set[str] = set()
+        with self._memory_lock:
+            for domain in domains:
+                known = self._memory.get(domain)
+                if known is not None and known.fresh(now):
+                    found[domain] = known
+                else:
+                    missing.add(domain)
+        give_up_at = self._clock() + self._wait_seconds
+        while missing:
+            for domain, verdict in self._domains.get_many(missing).items():
+                if verdict.fresh(now):
+                    found[domain] = verdict
+                    missing.discard(domain)
+                    self._remember(verdict)
+            if not missing:
+                break
+            # The lease covers looking all of them up at our concurrency.
+            rounds = math.ceil(len(missing) / self._concurrency)
+            lease = int(self._lookup_seconds * rounds) + 10
+            mine = [d for d in sorted(missing) if self._domains.claim(d, now, lease)]
+            if mine:
+                facts = self._dns.facts_for_many(mine)
+                checked = int(self._clock())
+                for domain in mine:
+                    verdict = domain_verdict(domain, facts[domain], now=checked,
+                                             policy=self._policy)
+                    self._domains.put(verdict)
+                    self._remember(verdict)
+                    found[domain] = verdict
+                    missing.discard(domain)
+            if missing:  # claimed by other workers: their verdicts arrive shortly
+                if self._clock() > give_up_at:
+                    raise DomainsBusy(f"{len(missing)} domain look-ups held by other workers")
+                self._sleep(self._poll_seconds)
+                now = int(self._clock())
+        return found
+
+    def _remember(self, verdict: DomainVerdict) -> None:
+        with self._memory_lock:
+            if len(self._memory) >= MEMORY_VERDICTS:
+                self._memory.clear()  # a warm Lambda must not grow without bound
+            self._memory[verdict.domain] = verdict
