@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from typing import Any
+
+import pytest
 
 # Settings are read once per process: set the environment before any import of
 # chalicelib. Tests never reach real AWS; AWS_ENDPOINT_URL would point boto at
@@ -38,11 +41,18 @@ os.environ.update({
 })
 
 
-def _start_test_dns() -> None:
+def _start_test_dns() -> Any:
     from tools.dns_server import LoopbackDns, Zone
 
     server = LoopbackDns(Zone(DNS_ZONE, default="mx")).start()
     os.environ["LEADPIPE_DNS_NAMESERVERS"] = server.nameservers
+    return server
 
 
-_start_test_dns()
+_TEST_DNS = _start_test_dns()
+
+
+@pytest.fixture
+def test_dns() -> Any:
+    """The session's DNS server (its `log` counts queries; DNS_ZONE is its zone)."""
+    return _TEST_DNS

@@ -70,5 +70,6 @@ def with_current_verdict(items: list[Activity], lead: Lead) -> list[Activity]:
     verdict = Activity(f"ac_verified_{lead.id}", lead.id, "verified", at,
                        {"email": lead.email, "email_status": lead.email_status,
                         "reason": lead.email_status_reason})
-    newer = [a for a in items if a.at > at]
+    # at the same instant the verdict came first: what it caused reads above it
+    newer = [a for a in items if a.at >= at]
     return [*newer, verdict, *items[len(newer):]]

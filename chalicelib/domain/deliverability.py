@@ -165,11 +165,11 @@ def email_verdict(email: str, domain: DomainVerdict | None) -> EmailVerdict:
     knowing (unknown), then what makes it risky, the most specific risk first.
     """
     try:
+        if is_special_use(email_domain(email.lower())):  # before the syntax check refuses it
+            return EmailVerdict("invalid", "special_use_domain")
         name = email_domain(normalise_email(email))
     except InvalidValue:
         return EmailVerdict("invalid", "bad_syntax")
-    if is_special_use(name):
-        return EmailVerdict("invalid", "special_use_domain")
     if domain is None:  # a caller that skipped the look-up for a valid domain
         raise ValueError(f"no domain verdict for {name}")
     if domain.status in ("invalid", "unknown"):
