@@ -42,6 +42,7 @@ from types import FrameType
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import (
     Chalice,
@@ -616,6 +617,9 @@ def main() -> int:
         "sqs",
         endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
         region_name=os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        # One client for every poller thread (queues x concurrency): a pool
+        # smaller than that drops connections and logs each time.
+        config=Config(max_pool_connections=64),
     )
     stop = threading.Event()
 

@@ -18,13 +18,15 @@ Statuses and reason codes (stable, documented in docs/verification.md):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from disposable_email_domains import blocklist as _DISPOSABLE_DOMAINS
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
-from chalicelib.domain.email_address import email_domain, normalise_email
+from chalicelib.domain.email_address import normalise_email
 from chalicelib.domain.errors import InvalidValue
 
 # What the DNS adapter can find out about a domain.
@@ -134,6 +136,7 @@ def is_special_use(domain: str) -> bool:
     return domain.rsplit(".", 1)[-1] in _SPECIAL_USE
 
 
+@lru_cache(maxsize=65536)  # a list repeats its domains: decide each once
 def is_disposable(domain: str) -> bool:
     # Subdomains of a disposable provider ("x.mailinator.com") count too.
     labels = domain.split(".")
@@ -145,33 +148,36 @@ def is_role_address(email: str) -> bool:
     return local.replace(".", "").replace("-", "").replace("_", "") in ROLE_LOCAL_PARTS
 
 
-def lookup_domain(email: str) -> str | None:
-    """The domain DNS must be asked about, or None when the address alone decides.
+def classify(email: str) -> tuple[str | None, EmailVerdict | None]:
+    """(the domain DNS must be asked about, None), or (None, the verdict) when the
+    address alone decides it.
 
-    Stored addresses are normalised already; the syntax is checked again
-    (cheap on the everyday shape) because a stored value may predate a rule.
+    Every stored address went through normalise_email, so only its shape is
+    checked here: a full syntax check per address would cost more than the
+    whole verification of a cached domain.
     """
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain or ("@" in local and not local.startswith('"')):
+        return None, EmailVerdict("invalid", "bad_syntax")
+    if is_special_use(domain):
+        return None, EmailVerdict("invalid", "special_use_domain")
+    return domain, None
+
+
+def lookup_domain(raw: str) -> str | None:
+    """The domain of an address not yet normalised (an import's cell), for look-up."""
     try:
-        domain = email_domain(normalise_email(email))
+        return classify(normalise_email(raw))[0]
     except InvalidValue:
         return None
-    return None if is_special_use(domain) else domain
 
 
-def email_verdict(email: str, domain: DomainVerdict | None) -> EmailVerdict:
-    """The verdict for one address, given its domain's verdict (None: no look-up needed).
+def email_verdict(email: str, name: str, domain: DomainVerdict) -> EmailVerdict:
+    """The verdict for an address `classify` sent to DNS, given its domain's verdict.
 
     Order: what makes mail impossible (invalid) first, then what stops us
     knowing (unknown), then what makes it risky, the most specific risk first.
     """
-    try:
-        if is_special_use(email_domain(email.lower())):  # before the syntax check refuses it
-            return EmailVerdict("invalid", "special_use_domain")
-        name = email_domain(normalise_email(email))
-    except InvalidValue:
-        return EmailVerdict("invalid", "bad_syntax")
-    if domain is None:  # a caller that skipped the look-up for a valid domain
-        raise ValueError(f"no domain verdict for {name}")
     if domain.status in ("invalid", "unknown"):
         return EmailVerdict(domain.status, domain.reason)
     if is_disposable(name):
@@ -179,3 +185,12 @@ def email_verdict(email: str, domain: DomainVerdict | None) -> EmailVerdict:
     if is_role_address(email):
         return EmailVerdict("risky", "role_address")
     return EmailVerdict(domain.status, domain.reason)
+
+
+def verdict_for(email: str, verdicts: Mapping[str, DomainVerdict]) -> EmailVerdict:
+    """classify + email_verdict, with the domain verdicts at hand (a KeyError is a bug)."""
+    name, decided = classify(email)
+    if decided is not None:
+        return decided
+    assert name is not None
+    return email_verdict(email, name, verdicts[name])

@@ -22,6 +22,7 @@ class VerificationRequests(Protocol):
 
     def request(self, lst: LeadList, leads: Sequence[Lead], *, import_id: str | None = None,
                 batch: str | None = None) -> None: ...
+    def prefetch_domains(self, domains: Sequence[str]) -> None: ...
 
 
 class Repository(Protocol):

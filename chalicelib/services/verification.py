@@ -18,6 +18,7 @@ each import chunk, put a `leads` message on the verify queue. The worker:
 Messages:
     {"type": "leads", "list_id", "shards", "identity", "leads": [[lead_id, email], ...],
      "attempt": 0, "import_id"?, "batch"?}
+    {"type": "domains", "domains": [...]}   an import's domains, looked up ahead of its leads
     {"type": "list", "workspace", "list_id", "older_than"?, "position"?}
 """
 
@@ -38,9 +39,9 @@ from chalicelib.domain.deliverability import (
     DomainVerdict,
     EmailVerdict,
     TtlPolicy,
+    classify,
     domain_verdict,
     email_verdict,
-    lookup_domain,
 )
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.lead import Lead
@@ -50,6 +51,7 @@ from chalicelib.services.lists import ListService
 from chalicelib.services.ports import Repository
 
 BATCH_LEADS = 250  # 250 x (id + a 254-char address) stays under SQS's 256 KB
+DOMAIN_GROUP = 500
 MEMORY_VERDICTS = 200_000
 
 
@@ -117,6 +119,12 @@ class VerificationService:
                 message["import_id"], message["batch"] = import_id, f"{batch}p{part}"
             self._queue.send(message)
 
+    def prefetch_domains(self, domains: Sequence[str]) -> None:
+        """Queue domains for look-up ahead of their leads (an import's, from its splitter)."""
+        for start in range(0, len(domains), DOMAIN_GROUP):
+            group = list(domains[start:start + DOMAIN_GROUP])
+            self._queue.send({"type": "domains", "domains": group})
+
     def request_list(self, workspace: str, list_id: str,
                      payload: Mapping[str, Any]) -> dict[str, Any]:
         """Re-verify a list's emails (all, or those checked more than N days ago)."""
@@ -142,6 +150,8 @@ class VerificationService:
         kind = message.get("type")
         if kind == "leads":
             self.verify_leads(message)
+        elif kind == "domains":
+            self.domain_verdicts({str(d) for d in message["domains"]})
         elif kind == "list":
             self.continue_list(message, deadline=deadline)
         else:
@@ -169,10 +179,12 @@ class VerificationService:
     def verify_leads(self, message: Mapping[str, Any]) -> None:
         pairs = [(str(lead_id), str(email)) for lead_id, email in message["leads"]]
         attempt = int(message.get("attempt", 0))
-        domains = {lookup_domain(email) for _, email in pairs}
-        verdicts = self.domain_verdicts({d for d in domains if d is not None})
-        results = {lead_id: email_verdict(email, verdicts.get(lookup_domain(email) or ""))
-                   for lead_id, email in pairs}
+        classified = {email: classify(email) for _, email in pairs}
+        verdicts = self.domain_verdicts({d for d, _ in classified.values() if d is not None})
+        results: dict[str, EmailVerdict] = {}
+        for lead_id, email in pairs:
+            name, decided = classified[email]
+            results[lead_id] = decided or email_verdict(email, str(name), verdicts[str(name)])
         self._write(message, pairs, results)
         unknown = [[lead_id, email] for lead_id, email in pairs
                    if results[lead_id].status == "unknown"]
@@ -211,13 +223,12 @@ class VerificationService:
         list_id, shards = str(message["list_id"]), int(message["shards"])
         identity = str(message.get("identity", "email"))
         snapshots = self._leads.snapshots(list_id, shards, [lead_id for lead_id, _ in pairs])
+        now_iso, now_ms = utc_now_iso(), int(self._clock() * 1000)
         for lead_id, email in pairs:
             snapshot = snapshots.get(lead_id)
             for _ in range(3):  # an edit raced with us: read the lead again and re-plan
-                now_iso = utc_now_iso()
                 update = plan_update(lead_id, email, snapshot, results[lead_id],
-                                     identity=identity, now_iso=now_iso,
-                                     now_ms=int(self._clock() * 1000))
+                                     identity=identity, now_iso=now_iso, now_ms=now_ms)
                 if update is None or self._leads.apply(list_id, shards, update):
                     break
                 snapshot = self._leads.snapshots(list_id, shards, [lead_id]).get(lead_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import signal
 import socket
@@ -94,6 +95,35 @@ def stack() -> Iterator[Stack]:
             running.proc.send_signal(signal.SIGTERM)
             running.proc.wait(timeout=20)
         running.log.close()
+
+
+def test_demo_import_is_verified_with_one_dns_lookup_per_domain(stack: Stack):
+    # GIVEN the demo import of the bundled file, and the stack's own DNS server
+    from chalicelib.domain.deliverability import lookup_domain
+
+    job: dict = {}
+    # WHEN the demo import (it starts with the stack) and its verification have run
+    for _ in range(240):
+        lists = requests.get(f"{stack.url}/lists", headers=stack.headers()).json()["items"]
+        demo = [lst for lst in lists if lst["name"] == "Demo leads"]
+        imports = requests.get(f"{stack.url}/lists/{demo[0]['id']}/imports",
+                               headers=stack.headers()).json()["items"] if demo else []
+        job = imports[0] if imports else {}
+        if job.get("status") == "completed" and job["verification"]["pending"] == 0:
+            break
+        time.sleep(0.5)
+    # THEN every saved lead has a verdict, and they add up
+    verification = job["verification"]
+    assert verification["pending"] == 0
+    assert sum(verification.values()) == job["counts"]["saved"]
+    assert verification["valid"] > 0 and verification["invalid"] + verification["risky"] > 0, \
+        verification
+    # AND DNS was asked about each distinct domain of the file once (by name and type)
+    with (ROOT / "samples" / "demo-leads.csv").open(encoding="cp1252", newline="") as handle:
+        domains = {d for row in csv.DictReader(handle, delimiter=";")
+                   if (d := lookup_domain(row["E-mail"] or ""))}
+    stats = json.loads((ROOT / ".local" / "dns-stats.json").read_text())
+    assert stats["names"] == len(domains) and stats["asked_twice"] == 0
 
 
 def test_done_when_walkthrough(stack: Stack):

@@ -15,11 +15,13 @@ from chalicelib.domain.deliverability import (
     DomainVerdict,
     EmailVerdict,
     TtlPolicy,
+    classify,
     domain_verdict,
     email_verdict,
     is_disposable,
     is_role_address,
     lookup_domain,
+    verdict_for,
 )
 from chalicelib.domain.imports import verification_counts
 from chalicelib.domain.lead import Lead
@@ -95,13 +97,18 @@ def test_verdicts_are_fresh_for_the_clamped_ttl(facts: DomainFacts, seconds: int
 ])
 def test_email_verdict(email: str, domain: DomainVerdict | None,
                        expected: tuple[str, str]) -> None:
-    verdict = email_verdict(email, domain)
+    verdicts = {domain.domain: domain} if domain else {}
+    verdict = verdict_for(email, verdicts)
     assert (verdict.status, verdict.reason) == expected
+    if domain is not None:  # the two steps the worker takes give the same
+        name, decided = classify(email)
+        assert decided is None and name == domain.domain
+        assert email_verdict(email, name, domain) == verdict
 
 
 def test_a_valid_address_without_its_domain_verdict_is_a_bug() -> None:
-    with pytest.raises(ValueError, match="no domain verdict"):
-        email_verdict("ada@acme.io", None)
+    with pytest.raises(KeyError):
+        verdict_for("ada@acme.io", {})
 
 
 @pytest.mark.parametrize(("email", "domain"), [

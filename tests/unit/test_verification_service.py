@@ -261,3 +261,19 @@ def test_requests_are_split_into_messages_that_fit_sqs() -> None:
     assert [len(m["leads"]) for m, _ in queue.sent] == [250, 250, 14]
     assert [m["batch"] for m, _ in queue.sent] == ["c3p0", "c3p1", "c3p2"]
     assert max(sizes) < 256 * 1024
+
+
+def test_domains_go_out_in_groups_and_a_group_is_looked_up_at_once() -> None:
+    queue, dns = FakeQueue(), FakeDns()
+    worker = _service(FakeDomainStore(), dns, queue=queue)
+    worker.prefetch_domains([f"d{i}.io" for i in range(1200)])
+    groups = [m["domains"] for m, _ in queue.sent]
+    assert [len(g) for g in groups] == [500, 500, 200] and {m["type"] for m, _ in queue.sent} == {
+        "domains"}
+    worker.handle(queue.sent[0][0], deadline=time.monotonic() + 60)
+    assert len(dns.asked) == 500 and set(dns.asked.values()) == {1}
+
+
+def test_an_unknown_message_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown verification message"):
+        _service(FakeDomainStore(), FakeDns()).handle({"type": "nope"}, deadline=0)
