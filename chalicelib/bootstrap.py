@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from chalicelib.adapters.telemetry import EmfMetrics
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.deliverability import TtlPolicy
 from chalicelib.services.auth import AuthService
@@ -23,6 +24,7 @@ class Services:
     jobs: JobRunner
     imports: ImportService
     verification: VerificationService
+    metrics: EmfMetrics
 
 
 def build_services(settings: Settings) -> Services:
@@ -39,6 +41,7 @@ def build_services(settings: Settings) -> Services:
     from chalicelib.adapters.sqs_jobs import SqsJobQueue  # noqa: PLC0415
 
     repo = DynamoRepository()
+    metrics = EmfMetrics()
     queue = SqsJobQueue(settings.jobs_queue_name, settings.region)
     budget = settings.request_budget_seconds
     lists = ListService(repo, queue, shards=settings.lead_shards, budget_seconds=budget)
@@ -53,7 +56,7 @@ def build_services(settings: Settings) -> Services:
         retry_delays=settings.verify_retry_delays,
         # MX, A, AAAA and TXT each timing out on every try: a domain's worst case.
         lookup_seconds=4 * dns.timeout_seconds * (dns.retries + 1),
-        concurrency=dns.concurrency)
+        concurrency=dns.concurrency, metrics=metrics)
     leads = LeadService(repo, lists, queue, verification, budget_seconds=budget,
                         max_batch=settings.max_batch_leads)
     # A worker gets most of its function's timeout, leaving time to hand off.
@@ -63,9 +66,10 @@ def build_services(settings: Settings) -> Services:
         SqsJobQueue(settings.queue_name("splits"), settings.region),
         SqsJobQueue(settings.queue_name("chunks"), settings.region), verification,
         max_upload_bytes=settings.max_upload_bytes,
-        upload_url_seconds=settings.upload_url_seconds, chunk_rows=settings.chunk_rows)
+        upload_url_seconds=settings.upload_url_seconds, chunk_rows=settings.chunk_rows,
+        metrics=metrics)
     return Services(auth=AuthService(repo), lists=lists, leads=leads, jobs=runner,
-                    imports=imports, verification=verification)
+                    imports=imports, verification=verification, metrics=metrics)
 
 
 @lru_cache(maxsize=1)

@@ -38,6 +38,8 @@ os.environ.update({
     # Unknown verdicts are retried at once (the pump delivers them in the same drain).
     "LEADPIPE_VERIFY_RETRY_DELAYS": "0,0",
     "LEADPIPE_DNS_UNKNOWN_TTL": "0",
+    # EMF metrics print to stdout at every handler flush; tests that check them enable them.
+    "POWERTOOLS_METRICS_DISABLED": "true",
 })
 
 

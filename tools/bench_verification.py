@@ -18,7 +18,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,10 @@ class MemoryLeads:
     def apply(self, list_id: str, shards: int, update: VerdictUpdate) -> bool:
         self.verdicts[update.email_status] += 1
         return True
+
+    def apply_many(self, list_id: str, shards: int,
+                   updates: Sequence[VerdictUpdate]) -> list[bool]:
+        return [self.apply(list_id, shards, u) for u in updates]
 
     def record_batch(self, import_id: str, batch: str, deltas: Mapping[str, int]) -> bool:
         return True

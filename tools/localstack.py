@@ -126,6 +126,10 @@ def _start(children: _Children, *, api_port: int, aws_port: int, token: str | No
         "LEADPIPE_PORT": str(api_port),
         "PYTHONUNBUFFERED": "1",  # children's logs appear as they happen
     })
+    # CloudWatch reads metrics (EMF) from the log stream; a terminal would only
+    # scroll with them. LEADPIPE_METRICS=1 prints them.
+    if os.environ.get("LEADPIPE_METRICS") != "1":
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):  # would override the fake keys
         os.environ.pop(variable, None)
     get_settings.cache_clear()

@@ -12,7 +12,7 @@ from the item's mere presence.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import boto3
@@ -33,6 +33,7 @@ from chalicelib.domain.statuses import VERDICT_STATUSES
 from chalicelib.domain.verification import LeadSnapshot, VerdictUpdate
 
 BATCH_GET_KEYS = 100
+TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
 # Gone verdicts linger a day past freshness (TTL clean-up), markers as long as
 # SQS could redeliver a message (14 days at most).
 VERDICT_RETENTION_SECONDS = 86400
@@ -137,8 +138,72 @@ class DynamoVerification:
             email_status_reason=item.get("email_status_reason", {}).get("S"),
             version=int(item.get("version", {}).get("N", "0"))) for item in items}
 
+    def apply_many(self, list_id: str, shards: int,
+                   updates: Sequence[VerdictUpdate]) -> list[bool]:
+        """Write verdicts in transactions of up to 100 items; True where written.
+
+        One request for up to 100 leads instead of one each: a transaction
+        costs twice the write units of plain writes, but at $1.25 per million
+        write units that is ~$0.13 per million leads, and it divides the
+        requests (and their latency) by 100. A cancelled transaction (a lead
+        edited meanwhile) is replayed lead by lead, so only that lead fails.
+        """
+        results = [False] * len(updates)
+        group: list[int] = []
+        items = 0
+        for index, update in enumerate(updates):
+            size = 1 + len(update.activities)
+            if items + size > TRANSACTION_ITEMS:
+                self._apply_group(list_id, shards, updates, group, results)
+                group, items = [], 0
+            group.append(index)
+            items += size
+        self._apply_group(list_id, shards, updates, group, results)
+        return results
+
+    def _apply_group(self, list_id: str, shards: int, updates: Sequence[VerdictUpdate],
+                     group: list[int], results: list[bool]) -> None:
+        if len(group) <= 1:
+            for index in group:
+                results[index] = self.apply(list_id, shards, updates[index])
+            return
+        items: list[dict[str, Any]] = []
+        for index in group:
+            items.extend(self._transaction_items(list_id, shards, updates[index]))
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            for index in group:  # find the lead that changed; write the others
+                results[index] = self.apply(list_id, shards, updates[index])
+            return
+        for index in group:
+            results[index] = True
+
+    def _transaction_items(self, list_id: str, shards: int,
+                           update: VerdictUpdate) -> list[dict[str, Any]]:
+        return [{"Update": self._lead_update(list_id, shards, update)},
+                *({"Put": {"TableName": self._table,
+                           "Item": self._activity_item(list_id, shards, a)}}
+                  for a in update.activities)]
+
     def apply(self, list_id: str, shards: int, update: VerdictUpdate) -> bool:
         """Write a verdict if the lead is still at the version read; False otherwise."""
+        lead_update = self._lead_update(list_id, shards, update)
+        try:
+            if not update.activities:
+                self.client.update_item(**lead_update)
+            else:
+                self.client.transact_write_items(
+                    TransactItems=self._transaction_items(list_id, shards, update))
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def _lead_update(self, list_id: str, shards: int, update: VerdictUpdate) -> dict[str, Any]:
         sets = ["email_status = :es", "email_status_reason = :er", "email_checked_at = :at",
                 "updated_at = :at", "version = :next"]
         values: dict[str, Any] = {
@@ -157,20 +222,7 @@ class DynamoVerification:
             "ExpressionAttributeValues": values}
         if names:
             lead_update["ExpressionAttributeNames"] = names
-        try:
-            if not update.activities:
-                self.client.update_item(**lead_update)
-            else:
-                self.client.transact_write_items(TransactItems=[
-                    {"Update": lead_update},
-                    *({"Put": {"TableName": self._table,
-                               "Item": self._activity_item(list_id, shards, a)}}
-                      for a in update.activities)])
-        except ClientError as exc:
-            if _is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        return lead_update
 
     @staticmethod
     def _activity_item(list_id: str, shards: int, activity: Activity) -> dict[str, Any]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.adapters.telemetry import logger
 from chalicelib.domain.errors import LeadpipeError
-
-logger = logging.getLogger("leadpipe.sqs")
 
 
 def each_record(records: list[dict[str, Any]],
@@ -32,4 +30,12 @@ def each_record(records: list[dict[str, Any]],
         except Exception:
             logger.exception("message %s failed; it will be retried", message_id)
             failures.append({"itemIdentifier": message_id})
+    flush_metrics()
     return {"batchItemFailures": failures}
+
+
+def flush_metrics() -> None:
+    # Imported here: the services (and their metrics) are built on first use.
+    from chalicelib.bootstrap import services  # noqa: PLC0415
+
+    services().metrics.flush()

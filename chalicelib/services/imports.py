@@ -65,7 +65,7 @@ from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.phone import is_valid_region
 from chalicelib.domain.row_reader import Row, iter_rows, split_header
 from chalicelib.services.lists import ListService
-from chalicelib.services.ports import VerificationRequests
+from chalicelib.services.ports import MetricsSink, VerificationRequests
 
 HEAD_BYTES = 1024 * 1024
 ALLOWED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx", ".xls", ".ods")
@@ -124,13 +124,15 @@ def complete_lines(head: bytes, fmt: FileFormat) -> tuple[bytes, FileFormat]:
 class ImportService:
     def __init__(self, imports: ImportStore, files: FileStore, lists: ListService,
                  splits: QueueSender, chunks: QueueSender, verification: VerificationRequests,
-                 *, max_upload_bytes: int, upload_url_seconds: int, chunk_rows: int) -> None:
+                 *, max_upload_bytes: int, upload_url_seconds: int, chunk_rows: int,
+                 metrics: MetricsSink) -> None:
         self._imports = imports
         self._files = files
         self._lists = lists
         self._splits = splits
         self._chunks = chunks
         self._verification = verification
+        self._metrics = metrics
         self._max_bytes = max_upload_bytes
         self._url_seconds = upload_url_seconds
         self._chunk_rows = chunk_rows
@@ -513,9 +515,12 @@ class ImportService:
         # the other order could leave the chunk's leads pending for ever.
         self._verification.request(lst, saved_leads, import_id=job.id, batch=f"c{number}")
         no_email = sum(1 for lead in saved_leads if not lead.email)
-        self._imports.finish_chunk(job, lst, number,
-                                   ImportCounts(len(saved_leads), duplicates, invalid), shards,
-                                   no_email)
+        if self._imports.finish_chunk(job, lst, number,
+                                      ImportCounts(len(saved_leads), duplicates, invalid), shards,
+                                      no_email):  # counted once, like the import's own counts
+            self._metrics.add("RowsImported", len(saved_leads))
+            self._metrics.add("RowsDuplicate", duplicates)
+            self._metrics.add("RowsRejected", invalid)
         self._maybe_finish(job.id)
 
     def salvage_chunk(self, message: Mapping[str, Any]) -> None:

@@ -17,6 +17,12 @@ class JobQueue(Protocol):
     def send(self, job: dict[str, Any]) -> None: ...
 
 
+class MetricsSink(Protocol):
+    """Business counts (rows imported, verdicts), flushed by the handler."""
+
+    def add(self, name: str, value: float) -> None: ...
+
+
 class VerificationRequests(Protocol):
     """Queues leads whose email was added or changed for background verification."""
 

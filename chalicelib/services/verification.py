@@ -48,7 +48,7 @@ from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.verification import LeadSnapshot, VerdictUpdate, plan_update
 from chalicelib.services.lists import ListService
-from chalicelib.services.ports import Repository
+from chalicelib.services.ports import MetricsSink, Repository
 
 BATCH_LEADS = 250  # 250 x (id + a 254-char address) stays under SQS's 256 KB
 DOMAIN_GROUP = 500
@@ -69,6 +69,8 @@ class LeadVerdictStore(Protocol):
     def snapshots(self, list_id: str, shards: int,
                   lead_ids: Collection[str]) -> dict[str, LeadSnapshot]: ...
     def apply(self, list_id: str, shards: int, update: VerdictUpdate) -> bool: ...
+    def apply_many(self, list_id: str, shards: int,
+                   updates: Sequence[VerdictUpdate]) -> list[bool]: ...
     def record_batch(self, import_id: str, batch: str, deltas: Mapping[str, int]) -> bool: ...
 
 
@@ -86,7 +88,8 @@ class VerificationService:
                  policy: TtlPolicy, retry_delays: Sequence[int], lookup_seconds: float,
                  concurrency: int, wait_seconds: float = 60.0, poll_seconds: float = 0.1,
                  clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 metrics: MetricsSink | None = None) -> None:
         self._domains = domains
         self._dns = dns
         self._leads = leads
@@ -102,6 +105,7 @@ class VerificationService:
         self._poll_seconds = poll_seconds
         self._clock = clock
         self._sleep = sleep
+        self._metrics = metrics
         self._memory: dict[str, DomainVerdict] = {}
         self._memory_lock = threading.Lock()
 
@@ -193,7 +197,10 @@ class VerificationService:
             if message.get("batch"):
                 retry["batch"] = f"{message['batch']}/r{attempt + 1}"
             self._queue.send(retry, delay_seconds=self._retry_delays[attempt])
-        self._count(message, Counter(v.status for v in results.values()))
+        tally = Counter(v.status for v in results.values())
+        if self._count(message, tally) and self._metrics is not None:
+            for status, n in tally.items():
+                self._metrics.add(f"Emails{status.capitalize()}", n)
 
     def give_up(self, message: Mapping[str, Any]) -> None:
         """A batch that kept failing (verify DLQ): its pending leads become unknown."""
@@ -208,15 +215,16 @@ class VerificationService:
         self._write(message, still_pending, dict.fromkeys((i for i, _ in still_pending), failed))
         self._count(message, Counter({"unknown": len(pairs)}))
 
-    def _count(self, message: Mapping[str, Any], verdicts: Counter[str]) -> None:
+    def _count(self, message: Mapping[str, Any], verdicts: Counter[str]) -> bool:
+        """Count an import batch's verdicts once; True unless counted before."""
         import_id, batch = message.get("import_id"), message.get("batch")
         if not import_id or not batch:
-            return
+            return True
         deltas = dict(verdicts)
         if int(message.get("attempt", 0)) > 0:
             # A retry carries leads its earlier attempt counted as unknown.
             deltas["unknown"] = deltas.get("unknown", 0) - len(message["leads"])
-        self._leads.record_batch(str(import_id), str(batch), deltas)
+        return self._leads.record_batch(str(import_id), str(batch), deltas)
 
     def _write(self, message: Mapping[str, Any], pairs: Sequence[tuple[str, str]],
                results: Mapping[str, EmailVerdict]) -> None:
@@ -224,14 +232,20 @@ class VerificationService:
         identity = str(message.get("identity", "email"))
         snapshots = self._leads.snapshots(list_id, shards, [lead_id for lead_id, _ in pairs])
         now_iso, now_ms = utc_now_iso(), int(self._clock() * 1000)
-        for lead_id, email in pairs:
-            snapshot = snapshots.get(lead_id)
-            for _ in range(3):  # an edit raced with us: read the lead again and re-plan
+        planned = [(lead_id, email, update) for lead_id, email in pairs
+                   if (update := plan_update(lead_id, email, snapshots.get(lead_id),
+                                             results[lead_id], identity=identity,
+                                             now_iso=now_iso, now_ms=now_ms)) is not None]
+        written = self._leads.apply_many(list_id, shards, [u for _, _, u in planned])
+        for (lead_id, email, _), done in zip(planned, written, strict=True):
+            if done:
+                continue
+            for _ in range(2):  # an edit raced with us: read the lead again and re-plan
+                snapshot = self._leads.snapshots(list_id, shards, [lead_id]).get(lead_id)
                 update = plan_update(lead_id, email, snapshot, results[lead_id],
                                      identity=identity, now_iso=now_iso, now_ms=now_ms)
                 if update is None or self._leads.apply(list_id, shards, update):
                     break
-                snapshot = self._leads.snapshots(list_id, shards, [lead_id]).get(lead_id)
 
     # --- domain verdicts ------------------------------------------------------------
     def domain_verdicts(self, domains: Collection[str]) -> dict[str, DomainVerdict]:
@@ -261,6 +275,8 @@ class VerificationService:
             mine = [d for d in sorted(missing) if self._domains.claim(d, now, lease)]
             if mine:
                 facts = self._dns.facts_for_many(mine)
+                if self._metrics is not None:
+                    self._metrics.add("DomainsLookedUp", len(mine))
                 checked = int(self._clock())
                 for domain in mine:
                     verdict = domain_verdict(domain, facts[domain], now=checked,

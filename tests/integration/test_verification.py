@@ -320,3 +320,21 @@ def test_a_batch_that_keeps_failing_ends_unknown_not_pending(api: Api, pump: Any
     assert on_verify_records([record]) == {"batchItemFailures": []}
     assert on_verify_dlq_records([record]) == {"batchItemFailures": []}
     assert _lead(api, lid, other["id"])["email_status"] == "valid"
+
+
+def test_a_lead_edited_before_its_batch_lands_still_gets_its_verdict(api: Api) -> None:
+    from chalicelib.entrypoints.verify_handlers import on_verify_records
+
+    # GIVEN three leads queued in one batch, one of them edited before delivery
+    lid = api.new_list()["id"]
+    rows = api.post(f"/lists/{lid}/leads/batch", {"leads": [
+        {"email": f"p{i}@acme-verify.com"} for i in range(3)]}).json_body["results"]
+    ids = [r["lead_id"] for r in rows]
+    [record] = _take("verify")
+    assert api.patch(f"/lists/{lid}/leads/{ids[1]}", {"company": "Edited"}).status_code == 200
+    # WHEN the batch is delivered (its transaction is cancelled by the edited lead)
+    assert on_verify_records([record]) == {"batchItemFailures": []}
+    # THEN every lead has its verdict, and the edit is kept
+    got = [_lead(api, lid, i) for i in ids]
+    assert [g["email_status"] for g in got] == ["valid"] * 3
+    assert got[1]["company"] == "Edited"

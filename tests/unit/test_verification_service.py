@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -82,6 +82,10 @@ class FakeLeads:
             update.email_status_reason, current.version + 1)
         self.writes.append(update)
         return True
+
+    def apply_many(self, list_id: str, shards: int,
+                   updates: Sequence[VerdictUpdate]) -> list[bool]:
+        return [self.apply(list_id, shards, u) for u in updates]
 
     def record_batch(self, import_id: str, batch: str, deltas: Mapping[str, int]) -> bool:
         if (import_id, batch) in self.batches:
