@@ -1,0 +1,1 @@
+"""leadpipe's CDK app: the AWS deployment, built from `chalicelib/resources.py`."""

@@ -1,0 +1,109 @@
+"""What the Chalice app deploys: its functions and the queue each one consumes.
+
+Read from the app object itself (`app.event_sources`), so a handler added to
+app.py flows into the stack, its IAM role and its alarms without an edit here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from chalice.app import SQSEventConfig
+from chalice.utils import to_cfn_resource_name
+
+from chalicelib.resources import STACK, QueueDef, dlq_name, resource_name
+from infra.stage import REPO_ROOT, chalice_stages
+
+API_HANDLER = "api_handler"  # Chalice's name for the function behind all routes
+# Timeout of a `<queue>-dlq` consumer (on_*_dead): it records a failure, nothing long.
+DEFAULT_DLQ_HANDLER_TIMEOUT = 60
+DEFAULT_MEMORY_MB = 512
+# Lambda's CPU share grows with memory. The splitter streams (peak RSS ~110 MB on
+# a 213 MB CSV, README bench) but reads spreadsheets from /tmp with their
+# libraries; analysis and chunk validation are row-bound: they get 1 GB.
+MEMORY_MB = {"on_upload": 1024, "on_split": 1024, "on_chunk": 1024}
+
+
+class AppModelError(RuntimeError):
+    """The Chalice app and chalicelib/resources.py disagree."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str                 # Chalice function name: "api_handler", "on_job"
+    logical_id: str           # logical id in Chalice's SAM template: "APIHandler", "OnJob"
+    queue: QueueDef | None    # the QueueDef whose queue (or DLQ) this function consumes
+    consumes_dlq: bool        # True for on_*_dead: it consumes `queue`'s DLQ
+    batch_size: int
+    timeout_seconds: int
+    memory_mb: int
+
+    @property
+    def consumed_queue_key(self) -> str | None:
+        """Key of the consumed queue in the stack's queue map: "jobs" or "jobs-dlq"."""
+        if self.queue is None:
+            return None
+        return f"{self.queue.logical_name}-dlq" if self.consumes_dlq else self.queue.logical_name
+
+
+def dlq_handler_timeout(queue: QueueDef) -> int:
+    # Not in QueueDef (yet): read it when resources.py grows the field.
+    return int(getattr(queue, "dlq_handler_timeout_seconds", DEFAULT_DLQ_HANDLER_TIMEOUT))
+
+
+def load_chalice_app(stage: str) -> Any:
+    """Import the project's app.py with LEADPIPE_STAGE=stage, as `chalice package` will.
+
+    Chalice's construct imports `app` again (importlib.import_module("app")) and
+    gets this module from sys.modules, so the queue names seen here and the ones
+    in the packaged template are the same. One stage per process: settings are
+    read once (chalicelib.config.get_settings is cached).
+    """
+    os.environ["LEADPIPE_STAGE"] = stage
+    root = str(REPO_ROOT)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    module = importlib.import_module("app")
+    if os.path.realpath(module.__file__ or "") != os.path.realpath(REPO_ROOT / "app.py"):
+        raise AppModelError(f"`import app` found {module.__file__}, not the project's app.py")
+    from chalicelib.config import get_settings  # noqa: PLC0415 - after LEADPIPE_STAGE is set
+
+    if get_settings().stage != stage:
+        raise AppModelError(f"app was imported for stage {get_settings().stage!r}, not "
+                            f"{stage!r}: synthesise one stage per process")
+    return module.app
+
+
+def function_specs(chalice_app: Any, stage: str) -> list[FunctionSpec]:
+    """Every Lambda function the app deploys, with the queue each consumes."""
+    by_queue_name: dict[str, tuple[QueueDef, bool]] = {}
+    for queue in STACK.queues:
+        by_queue_name[resource_name(stage, queue.logical_name)] = (queue, False)
+        by_queue_name[dlq_name(stage, queue)] = (queue, True)
+    specs: list[FunctionSpec] = []
+    if chalice_app.routes:
+        specs.append(FunctionSpec(API_HANDLER, "APIHandler", None, False, 0,
+                                  _api_timeout(stage),
+                                  MEMORY_MB.get(API_HANDLER, DEFAULT_MEMORY_MB)))
+    for source in chalice_app.event_sources:
+        if not isinstance(source, SQSEventConfig):
+            raise AppModelError(f"{source.name}: only SQS event sources are deployed "
+                                f"(S3 events reach a queue: see resources.BucketDef)")
+        if source.queue not in by_queue_name:
+            raise AppModelError(f"{source.name} consumes {source.queue!r}, which is not a "
+                                "queue or DLQ of chalicelib/resources.py STACK.queues")
+        queue, is_dlq = by_queue_name[source.queue]
+        timeout = dlq_handler_timeout(queue) if is_dlq else queue.handler_timeout_seconds
+        specs.append(FunctionSpec(source.name, to_cfn_resource_name(source.name), queue,
+                                  is_dlq, source.batch_size, timeout,
+                                  MEMORY_MB.get(source.name, DEFAULT_MEMORY_MB)))
+    return specs
+
+
+def _api_timeout(stage: str) -> int:
+    # API Gateway gives up after 29 s: the stage's lambda_timeout in .chalice/config.json.
+    return int(chalice_stages().get(stage, {}).get("lambda_timeout", 29))

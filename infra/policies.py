@@ -1,0 +1,158 @@
+"""Least privilege, declared in one place: function name -> what it may touch, and why.
+
+Each Lambda function gets its own role holding exactly the grants below, plus
+two that every function gets without an entry here: consuming the queue its
+event source reads (ReceiveMessage & co., needed by Lambda's poller, which
+acts with the function's role) and writing its own log group.
+
+Adding a handler to app.py means adding an entry here: the synth fails on a
+function without one, so no function is deployed with a guessed policy.
+Entries for functions not (yet) in app.py are skipped.
+
+Why only the read/write actions, never `dynamodb:*`/`s3:*`: a bug or an
+injected call in one handler then cannot delete the table, change the bucket
+policy or purge a queue. DynamoDB transactions have no IAM action of their own
+(there is no `dynamodb:TransactWriteItems` permission): TransactWriteItems is
+authorised item by item as PutItem, UpdateItem, DeleteItem and ConditionCheckItem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Table:
+    """Actions on the single table (no indexes: the ARN covers everything)."""
+
+    actions: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class Objects:
+    """Object actions on keys under the given prefixes of the files bucket."""
+
+    actions: tuple[str, ...]
+    prefixes: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class ListBucket:
+    """s3:ListBucket on the files bucket."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Send:
+    """SendMessage (+ GetQueueUrl: the adapter looks the URL up by name) on queues."""
+
+    queues: tuple[str, ...]  # QueueDef.logical_name values
+    why: str
+
+
+Grant = Table | Objects | ListBucket | Send
+
+# pynamodb + the raw client in adapters/dynamo_*.py: items, queries, batches and
+# transactions (whose Put/Update/Delete/ConditionCheck parts are these actions).
+TABLE_READ_WRITE = (
+    "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+    "dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+)
+# The DLQ handlers read what failed (an import, lead snapshots) and record the
+# failure: no deletes, no batch writes.
+TABLE_UPDATE = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+                "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+
+_MISSING_IS_404 = ("S3 answers 403, not 404, for a missing key to a role without "
+                   "ListBucket; S3Files.get_bytes/head treat only 404 as 'absent'")
+
+GRANTS: Mapping[str, Sequence[Grant]] = {
+    "api_handler": (
+        Table(TABLE_READ_WRITE, "every route reads and writes lists, leads, claims, "
+              "tokens, imports (services/*.py through the DynamoDB adapters)"),
+        Objects(("s3:PutObject",), ("uploads/",),
+                "the presigned POST is signed with this role's credentials: S3 checks "
+                "PutObject on uploads/* against this role when the browser uploads"),
+        Objects(("s3:GetObject", "s3:PutObject"), ("analysis/",),
+                "POST /imports stores a requested mapping; GET/start read the analysis, "
+                "start rewrites it with the final mapping"),
+        Objects(("s3:GetObject",), ("errors/",),
+                "GET /imports/{id}/errors streams the per-chunk error reports"),
+        ListBucket("the error report lists errors/<import>/; also: " + _MISSING_IS_404),
+        Send(("jobs",), "list delete/copy and bulk actions hand the rest to the jobs queue"),
+        Send(("splits",), "POST /imports/{id}/start sends the split message"),
+        Send(("verify",), "a created lead or changed email, and POST .../verify, queue "
+             "email verification"),
+    ),
+    "on_job": (
+        Table(TABLE_READ_WRITE, "purge, copy and bulk jobs (services/jobs.py) write leads, "
+              "claims and counters"),
+        Send(("jobs",), "a job out of time sends its continuation back to the jobs queue"),
+    ),
+    "on_upload": (
+        Table(TABLE_READ_WRITE, "analysis reads the import and list, updates the import; "
+              "auto_start begins the import"),
+        Objects(("s3:GetObject", "s3:DeleteObject"), ("uploads/",),
+                "reads the upload (HeadObject is GetObject), copies it away, deletes it and "
+                "any upload aimed at the wrong key"),
+        Objects(("s3:GetObject", "s3:PutObject"), ("files/",),
+                "the analysed copy: CopyObject writes files/<id>, then reads its head"),
+        Objects(("s3:GetObject", "s3:PutObject"), ("analysis/",),
+                "reads a requested mapping, stores columns, preview and mapping"),
+        ListBucket(_MISSING_IS_404),
+        Send(("splits",), "auto_start: a ready import sends its split message"),
+    ),
+    "on_split": (
+        Table(TABLE_READ_WRITE, "reads import and list, records chunks_total, finishes"),
+        Objects(("s3:GetObject",), ("files/", "analysis/"),
+                "streams the analysed file; reads the final mapping"),
+        Objects(("s3:PutObject",), ("chunks/",), "writes each chunk of rows"),
+        ListBucket(_MISSING_IS_404),
+        Send(("chunks",), "one message per chunk"),
+    ),
+    "on_chunk": (
+        Table(TABLE_READ_WRITE, "claims and leads (BatchGetItem, TransactWriteItems, "
+              "BatchWriteItem), chunk markers and import counters"),
+        Objects(("s3:GetObject",), ("chunks/", "analysis/"), "reads its chunk and mapping"),
+        Objects(("s3:PutObject",), ("errors/",), "writes the chunk's error report"),
+        ListBucket(_MISSING_IS_404 + " (a missing chunk must raise, then be salvaged)"),
+        Send(("verify",), "the chunk's saved leads are queued for email verification"),
+    ),
+    "on_chunk_dead": (
+        Table(TABLE_UPDATE, "salvage: counts the chunk's rows failed, finishes the import"),
+        Objects(("s3:PutObject",), ("errors/",), "reports the chunk's rows as failed"),
+    ),
+    "on_split_dead": (
+        Table(TABLE_UPDATE, "marks the import failed (split_failed)"),
+    ),
+    "on_upload_dead": (
+        Table(TABLE_UPDATE, "marks the import failed (analysis_failed)"),
+    ),
+    "on_verify": (
+        Table(TABLE_READ_WRITE, "domain verdicts and leases (BatchGetItem, UpdateItem, "
+              "PutItem), lead snapshots and verdicts (TransactWriteItems), list walks (Query)"),
+        Send(("verify",), "list walks send their continuation; unknown verdicts are "
+             "retried with DelaySeconds"),
+    ),
+    "on_verify_dead": (
+        Table(TABLE_UPDATE, "pending leads of a failed batch become unknown; import counts"),
+    ),
+}
+
+
+class MissingGrants(KeyError):
+    """A function of the app has no entry in GRANTS."""
+
+
+def grants_for(function_name: str) -> Sequence[Grant]:
+    try:
+        return GRANTS[function_name]
+    except KeyError:
+        raise MissingGrants(
+            f"function {function_name!r} has no entry in infra/policies.py GRANTS: "
+            "declare what it may touch before it can be deployed") from None

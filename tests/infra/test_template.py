@@ -1,0 +1,351 @@
+"""Assertions on the synthesised template of each stage: each property the issue names.
+
+Chalice's construct contributes SAM resources (AWS::Serverless::Function with
+an SQS event each, AWS::Serverless::Api); the rest are plain CloudFormation.
+The checks read the template as synthesised, which is what CloudFormation gets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from chalicelib.resources import STACK, dlq_name, resource_name
+from tests.infra.conftest import Synth
+
+pytestmark = pytest.mark.timeout(1800)  # the first synth may build Chalice's package
+
+DATA_PREFIXES = ("dynamodb:", "s3:", "sqs:")
+EXPECTED_FUNCTIONS = {"api_handler", "on_job", "on_upload", "on_split", "on_chunk",
+                      "on_chunk_dead", "on_split_dead", "on_upload_dead", "on_verify",
+                      "on_verify_dead"}
+
+
+def _ref_id(value: Any) -> str | None:
+    """Logical id behind {"Ref": id} or {"Fn::GetAtt": [id, attr]}."""
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def _queues_by_name(synth: Synth) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {props["Properties"]["QueueName"]: (logical, props["Properties"])
+            for logical, props in synth.resources("AWS::SQS::Queue").items()}
+
+
+def _functions(synth: Synth) -> dict[str, dict[str, Any]]:
+    """Chalice function name (from FunctionName leadpipe-<stage>-<name>) -> properties."""
+    prefix = resource_name(synth.stage, "")
+    return {f["Properties"]["FunctionName"].removeprefix(prefix): f["Properties"]
+            for f in synth.resources("AWS::Serverless::Function").values()}
+
+
+def _sqs_event(props: dict[str, Any]) -> dict[str, Any] | None:
+    events = props.get("Events") or {}
+    assert len(events) <= 1, f"more than one event: {events}"
+    for event in events.values():
+        assert event["Type"] == "SQS"
+        return dict(event["Properties"])
+    return None
+
+
+def _statements(synth: Synth) -> list[tuple[str, dict[str, Any]]]:
+    """(owner logical id, statement) of every IAM policy in the template."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for logical, res in synth.template["Resources"].items():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::IAM::Role":
+            for policy in props.get("Policies", []):
+                found += [(logical, s) for s in policy["PolicyDocument"]["Statement"]]
+        elif res["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            found += [(logical, s) for s in props["PolicyDocument"]["Statement"]]
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _role_statements(synth: Synth, role_id: str) -> list[dict[str, Any]]:
+    role = synth.template["Resources"][role_id]["Properties"]
+    return [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
+def _actions_on(statements: list[dict[str, Any]], resource_fragment: str) -> set[str]:
+    """Actions allowed on resources whose JSON mentions resource_fragment."""
+    import json
+
+    return {a for s in statements for a in _as_list(s["Action"])
+            if resource_fragment in json.dumps(s["Resource"])}
+
+
+# --- the stack as a whole -------------------------------------------------------------
+
+def test_every_app_function_is_deployed_with_name_role_and_stage(stage_synth: Synth) -> None:
+    functions = _functions(stage_synth)
+    assert set(functions) == EXPECTED_FUNCTIONS
+    roles = [_ref_id(p["Role"]) for p in functions.values()]
+    assert all(r in stage_synth.resources("AWS::IAM::Role") for r in roles)
+    assert len(set(roles)) == len(roles), "each function has a role of its own"
+    for props in functions.values():
+        assert props["Environment"]["Variables"]["LEADPIPE_STAGE"] == stage_synth.stage
+        assert "LEADPIPE_BUCKET" in props["Environment"]["Variables"]
+        assert props["Runtime"] == "python3.11"
+
+
+def test_outputs_api_url_bucket_and_table(stage_synth: Synth) -> None:
+    outputs = stage_synth.template["Outputs"]
+    assert {"ApiUrl", "BucketName", "TableName"} <= set(outputs)
+    assert "execute-api" in str(outputs["ApiUrl"]["Value"])
+    assert _ref_id(outputs["TableName"]["Value"]) in stage_synth.resources(
+        "AWS::DynamoDB::Table")
+    assert _ref_id(outputs["BucketName"]["Value"]) in stage_synth.resources("AWS::S3::Bucket")
+
+
+# --- bucket ------------------------------------------------------------------------------
+
+def test_bucket_is_private_encrypted_and_tls_only(stage_synth: Synth) -> None:
+    template = Template.from_json(stage_synth.template)
+    template.resource_count_is("AWS::S3::Bucket", 1)
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        "PublicAccessBlockConfiguration": {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+        "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+    })
+    template.has_resource_properties("AWS::S3::BucketPolicy", {
+        "PolicyDocument": {"Statement": Match.array_with([Match.object_like({
+            "Effect": "Deny", "Action": "s3:*", "Principal": {"AWS": "*"},
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+
+
+def test_bucket_cors_allows_only_the_presigned_post(stage_synth: Synth) -> None:
+    (bucket,) = stage_synth.resources("AWS::S3::Bucket").values()
+    rules = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert [r["AllowedMethods"] for r in rules] == [["POST"]]
+    assert rules[0]["AllowedOrigins"] == ["*"]  # the default of stage parameter cors_origins
+
+
+def test_bucket_lifecycle_expires_uploads_and_work_files(stage_synth: Synth) -> None:
+    (bucket,) = stage_synth.resources("AWS::S3::Bucket").values()
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    expiry = {r["Prefix"]: r["ExpirationInDays"] for r in rules if "Prefix" in r}
+    assert expiry == {"uploads/": 1, "files/": 30, "analysis/": 30, "chunks/": 7,
+                      "errors/": 30}
+    assert set(expiry) >= {STACK.bucket.upload_prefix, *STACK.bucket.work_prefixes}
+    assert all(r["Status"] == "Enabled" for r in rules)
+    assert any(r.get("AbortIncompleteMultipartUpload") == {"DaysAfterInitiation": 1}
+               for r in rules)
+
+
+def test_uploads_notify_the_queue_through_s3_to_sqs(stage_synth: Synth) -> None:
+    (bucket_id, bucket), = stage_synth.resources("AWS::S3::Bucket").items()
+    config = bucket["Properties"]["NotificationConfiguration"]
+    (queue_config,) = config["QueueConfigurations"]
+    assert queue_config["Event"] == "s3:ObjectCreated:*"
+    assert queue_config["Filter"]["S3Key"]["Rules"] == [
+        {"Name": "prefix", "Value": STACK.bucket.upload_prefix}]
+    queues = _queues_by_name(stage_synth)
+    notify_id, _ = queues[resource_name(stage_synth.stage, STACK.bucket.notify_queue)]
+    assert _ref_id(queue_config["Queue"]) == notify_id
+    # S3 may send to that queue, only from this bucket; and the bucket waits for it.
+    policies = [p for p_id, p in stage_synth.resources("AWS::SQS::QueuePolicy").items()
+                if [_ref_id(q) for q in p["Properties"]["Queues"]] == [notify_id]
+                and p_id in _as_list(bucket.get("DependsOn", []))]
+    assert len(policies) == 1
+    (allow,) = [s for s in policies[0]["Properties"]["PolicyDocument"]["Statement"]
+                if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert allow["Action"] == "sqs:SendMessage"
+    assert "aws:SourceArn" in allow["Condition"]["ArnEquals"]
+    assert "aws:SourceAccount" in allow["Condition"]["StringEquals"]
+    # No custom-resource Lambda (its role would hold s3:PutBucketNotification on "*").
+    assert not stage_synth.resources("Custom::S3BucketNotifications")
+    assert bucket_id
+
+
+# --- queues ------------------------------------------------------------------------------
+
+def test_every_queue_has_a_dlq_encryption_and_its_visibility(stage_synth: Synth) -> None:
+    queues = _queues_by_name(stage_synth)
+    assert len(queues) == 2 * len(STACK.queues)
+    for spec in STACK.queues:
+        _, props = queues[resource_name(stage_synth.stage, spec.logical_name)]
+        dlq_id, dlq = queues[dlq_name(stage_synth.stage, spec)]
+        assert props["RedrivePolicy"]["maxReceiveCount"] == spec.max_receive_count
+        assert _ref_id(props["RedrivePolicy"]["deadLetterTargetArn"]) == dlq_id
+        assert props["VisibilityTimeout"] == spec.visibility_timeout_seconds
+        assert props["SqsManagedSseEnabled"] is True
+        assert dlq["SqsManagedSseEnabled"] is True
+        assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert "RedrivePolicy" not in dlq
+
+
+def test_queues_refuse_plain_http(stage_synth: Synth) -> None:
+    queues = {logical for logical, _ in _queues_by_name(stage_synth).values()}
+    covered: set[str] = set()
+    for policy in stage_synth.resources("AWS::SQS::QueuePolicy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(s["Effect"] == "Deny" and s["Condition"] == {
+                "Bool": {"aws:SecureTransport": "false"}} for s in statements):
+            covered |= {_ref_id(q) or "" for q in policy["Properties"]["Queues"]}
+    assert covered == queues
+
+
+def test_sqs_functions_report_batch_item_failures_and_fit_their_queue(
+        stage_synth: Synth) -> None:
+    queues = _queues_by_name(stage_synth)
+    by_id = {logical: props for logical, props in queues.values()}
+    consumers = 0
+    for name, props in _functions(stage_synth).items():
+        event = _sqs_event(props)
+        if event is None:
+            assert name == "api_handler"
+            continue
+        consumers += 1
+        assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
+        queue = by_id[_ref_id(event["Queue"]) or ""]  # by reference: created first
+        assert queue["VisibilityTimeout"] >= 6 * props["Timeout"], name
+        assert isinstance(event["BatchSize"], int)
+    assert consumers == len(_functions(stage_synth)) - 1
+
+
+def test_function_timeouts_come_from_resources(stage_synth: Synth) -> None:
+    functions = _functions(stage_synth)
+    queues = {q.logical_name: q for q in STACK.queues}
+    assert functions["on_job"]["Timeout"] == queues["jobs"].handler_timeout_seconds
+    assert functions["on_upload"]["Timeout"] == queues["uploads"].handler_timeout_seconds
+    assert functions["on_split"]["Timeout"] == queues["splits"].handler_timeout_seconds == 900
+    assert functions["on_chunk"]["Timeout"] == queues["chunks"].handler_timeout_seconds
+    assert _sqs_event(functions["on_chunk"])["BatchSize"] == queues["chunks"].batch_size
+    assert functions["api_handler"]["Timeout"] <= 29  # API Gateway's integration limit
+
+
+# --- IAM ---------------------------------------------------------------------------------
+
+def test_no_wildcard_actions_and_no_star_resource_on_data(stage_synth: Synth) -> None:
+    statements = [(owner, s) for owner, s in _statements(stage_synth) if s["Effect"] == "Allow"]
+    assert statements
+    for owner, statement in statements:
+        actions = _as_list(statement["Action"])
+        for action in actions:
+            assert action != "*" and not action.endswith(":*"), (owner, action)
+            assert "*" not in action, (owner, action)
+        if any(a.startswith(DATA_PREFIXES) for a in actions):
+            assert "*" not in _as_list(statement["Resource"]), (owner, statement)
+
+
+def test_consumers_read_only_their_own_queue(stage_synth: Synth) -> None:
+    queues = _queues_by_name(stage_synth)
+    by_id = {logical: name for name, (logical, _) in queues.items()}
+    for name, props in _functions(stage_synth).items():
+        statements = _role_statements(stage_synth, _ref_id(props["Role"]) or "")
+        receive = [s for s in statements if "sqs:ReceiveMessage" in _as_list(s["Action"])]
+        event = _sqs_event(props)
+        if event is None:
+            assert receive == [], name
+            continue
+        (statement,) = receive
+        assert [_ref_id(r) for r in _as_list(statement["Resource"])] == [_ref_id(event["Queue"])]
+        assert by_id[_ref_id(event["Queue"]) or ""].startswith(f"leadpipe-{stage_synth.stage}-")
+
+
+def test_grants_are_scoped_to_prefixes_and_queues(stage_synth: Synth) -> None:
+    functions = _functions(stage_synth)
+
+    def statements_of(name: str) -> list[dict[str, Any]]:
+        return _role_statements(stage_synth, _ref_id(functions[name]["Role"]) or "")
+
+    api = statements_of("api_handler")
+    # The presigned POST is signed with the API's role: PutObject on uploads/*.
+    assert _actions_on(api, "/uploads/*") == {"s3:PutObject"}
+    assert "s3:DeleteObject" not in {a for s in api for a in _as_list(s["Action"])}
+    chunk = statements_of("on_chunk")
+    assert _actions_on(chunk, "/uploads/*") == set()
+    assert _actions_on(chunk, "/errors/*") == {"s3:PutObject"}
+    assert _actions_on(chunk, "/chunks/*") == {"s3:GetObject"}
+    # The DLQ handlers touch no file but the salvage report, and no queue but their DLQ.
+    assert {a for s in statements_of("on_split_dead") for a in _as_list(s["Action"])
+            if a.startswith("s3:")} == set()
+    send = {a for s in statements_of("on_upload_dead") for a in _as_list(s["Action"])
+            if a == "sqs:SendMessage"}
+    assert send == set()
+    # Every role writes only its own log group.
+    for name, props in functions.items():
+        logs = [s for s in statements_of(name) if "logs:PutLogEvents" in _as_list(s["Action"])]
+        (statement,) = logs
+        log_group = _ref_id(statement["Resource"]) or ""
+        group = stage_synth.template["Resources"][log_group]["Properties"]
+        assert group["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"
+        assert group["RetentionInDays"] in (14, 90)
+
+
+def test_no_dynamodb_action_that_does_not_exist(stage_synth: Synth) -> None:
+    # Transactions are authorised per item: TransactWriteItems is no IAM action.
+    actions = {a for _, s in _statements(stage_synth) for a in _as_list(s["Action"])}
+    assert "dynamodb:TransactWriteItems" not in actions
+    assert "dynamodb:ConditionCheckItem" in actions
+
+
+# --- table -------------------------------------------------------------------------------
+
+def test_table_on_demand_pitr_ttl(stage_synth: Synth) -> None:
+    template = Template.from_json(stage_synth.template)
+    template.resource_count_is("AWS::DynamoDB::Table", 1)
+    template.has_resource_properties("AWS::DynamoDB::Table", {
+        "TableName": resource_name(stage_synth.stage, STACK.table.logical_name),
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                      {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
+                                 {"AttributeName": "sk", "AttributeType": "S"}],
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "TimeToLiveSpecification": {"AttributeName": STACK.table.ttl_attribute,
+                                    "Enabled": True},
+    })
+
+
+def test_prod_protects_its_data_and_dev_does_not(stage_synth: Synth) -> None:
+    prod = stage_synth.stage == "prod"
+    (table,) = stage_synth.resources("AWS::DynamoDB::Table").values()
+    (bucket,) = stage_synth.resources("AWS::S3::Bucket").values()
+    assert table["Properties"]["DeletionProtectionEnabled"] is prod
+    policy = "Retain" if prod else "Delete"
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == policy
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == policy
+
+
+# --- alarms ------------------------------------------------------------------------------
+
+def test_alarm_for_every_dlq(stage_synth: Synth) -> None:
+    queues = _queues_by_name(stage_synth)
+    dlq_ids = {queues[dlq_name(stage_synth.stage, q)][0] for q in STACK.queues}
+    alarmed = set()
+    for alarm in stage_synth.resources("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if props.get("MetricName") == "ApproximateNumberOfMessagesVisible":
+            assert props["Threshold"] == 0
+            assert props["ComparisonOperator"] == "GreaterThanThreshold"
+            assert props["AlarmActions"]
+            (dimension,) = props["Dimensions"]
+            alarmed.add(_ref_id(dimension["Value"]) if isinstance(dimension["Value"], dict)
+                        else None)
+    assert dlq_ids <= alarmed
+
+
+def test_errors_and_throttles_alarm_for_every_function(stage_synth: Synth) -> None:
+    names = {p["FunctionName"] for p in _functions(stage_synth).values()}
+    alarmed: dict[str, set[str]] = {"Errors": set(), "Throttles": set()}
+    for alarm in stage_synth.resources("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if props.get("Namespace") == "AWS/Lambda":
+            (dimension,) = props["Dimensions"]
+            alarmed[props["MetricName"]].add(dimension["Value"])
+            assert props["AlarmActions"]
+    assert alarmed == {"Errors": names, "Throttles": names}
