@@ -34,6 +34,7 @@ from chalicelib.domain.verification import LeadSnapshot, VerdictUpdate
 
 BATCH_GET_KEYS = 100
 TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
+BATCH_WRITE_ITEMS = 25
 # Gone verdicts linger a day past freshness (TTL clean-up), markers as long as
 # SQS could redeliver a message (14 days at most).
 VERDICT_RETENTION_SECONDS = 86400
@@ -94,32 +95,77 @@ class DynamoVerification:
                                            int(item["fresh_until"]["N"]))
         return result
 
+    def _claim_item(self, domain: str, now: int, lease_seconds: int) -> dict[str, Any]:
+        return {
+            "TableName": self._table, "Key": domain_key(domain),
+            "UpdateExpression": "SET lease_until = :until, expires_at = :gone",
+            "ConditionExpression": "(attribute_not_exists(fresh_until) OR fresh_until <= :now)"
+                                   " AND (attribute_not_exists(lease_until)"
+                                   " OR lease_until <= :now)",
+            "ExpressionAttributeValues": {
+                ":now": {"N": str(now)}, ":until": {"N": str(now + lease_seconds)},
+                ":gone": {"N": str(now + lease_seconds + VERDICT_RETENTION_SECONDS)}}}
+
     def claim(self, domain: str, now: int, lease_seconds: int) -> bool:
         """Take the right to look a domain up; False if its verdict is fresh or leased."""
         try:
-            self.client.update_item(
-                TableName=self._table, Key=domain_key(domain),
-                UpdateExpression="SET lease_until = :until, expires_at = :gone",
-                ConditionExpression="(attribute_not_exists(fresh_until) OR fresh_until <= :now)"
-                                    " AND (attribute_not_exists(lease_until)"
-                                    " OR lease_until <= :now)",
-                ExpressionAttributeValues={
-                    ":now": {"N": str(now)}, ":until": {"N": str(now + lease_seconds)},
-                    ":gone": {"N": str(now + lease_seconds + VERDICT_RETENTION_SECONDS)}})
+            self.client.update_item(**self._claim_item(domain, now, lease_seconds))
         except ClientError as exc:
             if _is_conditional_failure(exc):
                 return False
             raise
         return True
 
-    def put(self, verdict: DomainVerdict) -> None:
-        # A plain put: it also drops the lease, so the next claim waits for expiry.
-        self.client.put_item(TableName=self._table, Item={
-            **domain_key(verdict.domain),
-            "status": {"S": verdict.status}, "reason": {"S": verdict.reason},
-            "checked_at": {"N": str(verdict.checked_at)},
-            "fresh_until": {"N": str(verdict.expires_at)},
-            "expires_at": {"N": str(verdict.expires_at + VERDICT_RETENTION_SECONDS)}})
+    def claim_many(self, domains: Sequence[str], now: int, lease_seconds: int) -> list[str]:
+        """Claim domains in transactions of 100; the ones this call got.
+
+        A cancelled transaction says, item by item and in our order, which
+        conditions failed (another worker's lease or fresh verdict): the rest
+        are claimed again without them.
+        """
+        claimed: list[str] = []
+        for start in range(0, len(domains), TRANSACTION_ITEMS):
+            group = list(domains[start:start + TRANSACTION_ITEMS])
+            while len(group) > 1:
+                try:
+                    self.client.transact_write_items(TransactItems=[
+                        {"Update": self._claim_item(d, now, lease_seconds)} for d in group])
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                        raise
+                    reasons = exc.response.get("CancellationReasons") or []
+                    failed = {i for i, r in enumerate(reasons)
+                              if r.get("Code") == "ConditionalCheckFailed"}
+                    if not failed:  # a conflict, not a condition: settle one by one
+                        break
+                    group = [d for i, d in enumerate(group) if i not in failed]
+                    continue
+                claimed.extend(group)
+                group = []
+            claimed.extend(d for d in group if self.claim(d, now, lease_seconds))
+        return claimed
+
+    def put_many(self, verdicts: Sequence[DomainVerdict]) -> None:
+        # Plain puts (batched): they also drop the lease, which only we hold.
+        for start in range(0, len(verdicts), BATCH_WRITE_ITEMS):
+            pending: dict[str, Any] = {self._table: [
+                {"PutRequest": {"Item": self._verdict_item(v)}}
+                for v in verdicts[start:start + BATCH_WRITE_ITEMS]]}
+            delay = 0.05
+            while pending:
+                response = self.client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if pending:  # throttled: back off as AWS advises
+                    time.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+
+    @staticmethod
+    def _verdict_item(verdict: DomainVerdict) -> dict[str, Any]:
+        return {**domain_key(verdict.domain),
+                "status": {"S": verdict.status}, "reason": {"S": verdict.reason},
+                "checked_at": {"N": str(verdict.checked_at)},
+                "fresh_until": {"N": str(verdict.expires_at)},
+                "expires_at": {"N": str(verdict.expires_at + VERDICT_RETENTION_SECONDS)}}
 
     # --- leads --------------------------------------------------------------------
     @staticmethod

@@ -57,8 +57,9 @@ MEMORY_VERDICTS = 200_000
 
 class DomainVerdictStore(Protocol):
     def get_many(self, domains: Collection[str]) -> dict[str, DomainVerdict]: ...
-    def claim(self, domain: str, now: int, lease_seconds: int) -> bool: ...
-    def put(self, verdict: DomainVerdict) -> None: ...
+    def claim_many(self, domains: Sequence[str], now: int,
+                   lease_seconds: int) -> list[str]: ...
+    def put_many(self, verdicts: Sequence[DomainVerdict]) -> None: ...
 
 
 class DomainLookup(Protocol):
@@ -272,19 +273,19 @@ class VerificationService:
             # The lease covers looking all of them up at our concurrency.
             rounds = math.ceil(len(missing) / self._concurrency)
             lease = int(self._lookup_seconds * rounds) + 10
-            mine = [d for d in sorted(missing) if self._domains.claim(d, now, lease)]
+            mine = self._domains.claim_many(sorted(missing), now, lease)
             if mine:
                 facts = self._dns.facts_for_many(mine)
                 if self._metrics is not None:
                     self._metrics.add("DomainsLookedUp", len(mine))
                 checked = int(self._clock())
-                for domain in mine:
-                    verdict = domain_verdict(domain, facts[domain], now=checked,
-                                             policy=self._policy)
-                    self._domains.put(verdict)
+                fresh = [domain_verdict(d, facts[d], now=checked, policy=self._policy)
+                         for d in mine]
+                self._domains.put_many(fresh)
+                for verdict in fresh:
                     self._remember(verdict)
-                    found[domain] = verdict
-                    missing.discard(domain)
+                    found[verdict.domain] = verdict
+                    missing.discard(verdict.domain)
             if missing:  # claimed by other workers: their verdicts arrive shortly
                 if self._clock() > give_up_at:
                     raise DomainsBusy(f"{len(missing)} domain look-ups held by other workers")

@@ -338,3 +338,23 @@ def test_a_lead_edited_before_its_batch_lands_still_gets_its_verdict(api: Api) -
     got = [_lead(api, lid, i) for i in ids]
     assert [g["email_status"] for g in got] == ["valid"] * 3
     assert got[1]["company"] == "Edited"
+
+
+def test_claims_in_one_transaction_skip_what_others_hold(api: Api) -> None:
+    from chalicelib.adapters.dynamo_verification import DynamoVerification
+    from chalicelib.domain.deliverability import DomainVerdict
+
+    # GIVEN one domain leased by another worker and one with a fresh verdict
+    store = DynamoVerification()
+    now = int(time.time())
+    assert store.claim("held.claims.io", now, 60)
+    store.put_many([DomainVerdict("fresh.claims.io", "valid", "mx_found", now, now + 3600)])
+    names = ["a.claims.io", "held.claims.io", "b.claims.io", "fresh.claims.io", "c.claims.io"]
+    # WHEN a worker claims all five at once
+    claimed = store.claim_many(names, now, 60)
+    # THEN it gets exactly the three nobody holds, and nobody can claim them again
+    assert claimed == ["a.claims.io", "b.claims.io", "c.claims.io"]
+    assert store.claim_many(names, now, 60) == []
+    # AND a lease that expired can be taken over
+    assert store.claim_many(["held.claims.io"], now + 61, 60) == ["held.claims.io"]
+    assert set(store.get_many(names)) == {"fresh.claims.io"}

@@ -39,6 +39,13 @@ class FakeDomainStore:
             self.leases[domain] = now + lease_seconds
             return True
 
+    def claim_many(self, domains: Sequence[str], now: int, lease_seconds: int) -> list[str]:
+        return [d for d in domains if self.claim(d, now, lease_seconds)]
+
+    def put_many(self, verdicts: Sequence[DomainVerdict]) -> None:
+        for verdict in verdicts:
+            self.put(verdict)
+
     def put(self, verdict: DomainVerdict) -> None:
         with self.lock:
             self.verdicts[verdict.domain] = verdict
