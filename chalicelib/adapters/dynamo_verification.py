@@ -192,7 +192,8 @@ class DynamoVerification:
         costs twice the write units of plain writes, but at $1.25 per million
         write units that is ~$0.13 per million leads, and it divides the
         requests (and their latency) by 100. A cancelled transaction (a lead
-        edited meanwhile) is replayed lead by lead, so only that lead fails.
+        edited meanwhile) names the items whose condition failed: the others
+        are written again without them, and only those leads report False.
         """
         results = [False] * len(updates)
         group: list[int] = []
@@ -209,23 +210,31 @@ class DynamoVerification:
 
     def _apply_group(self, list_id: str, shards: int, updates: Sequence[VerdictUpdate],
                      group: list[int], results: list[bool]) -> None:
-        if len(group) <= 1:
+        """One transaction; when cancelled, drop the leads whose condition failed, again."""
+        while group:
+            items: list[dict[str, Any]] = []
+            owner: list[int] = []  # the lead (index) of each transaction item
             for index in group:
-                results[index] = self.apply(list_id, shards, updates[index])
+                for item in self._transaction_items(list_id, shards, updates[index]):
+                    items.append(item)
+                    owner.append(index)
+            try:
+                self.client.transact_write_items(TransactItems=items)
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                    raise
+                reasons = exc.response.get("CancellationReasons") or []
+                changed = {owner[i] for i, r in enumerate(reasons)
+                           if r.get("Code") == "ConditionalCheckFailed"}
+                if not changed:  # a conflict with another transaction: lead by lead
+                    for index in group:
+                        results[index] = self.apply(list_id, shards, updates[index])
+                    return
+                group = [index for index in group if index not in changed]
+                continue
+            for index in group:
+                results[index] = True
             return
-        items: list[dict[str, Any]] = []
-        for index in group:
-            items.extend(self._transaction_items(list_id, shards, updates[index]))
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            for index in group:  # find the lead that changed; write the others
-                results[index] = self.apply(list_id, shards, updates[index])
-            return
-        for index in group:
-            results[index] = True
 
     def _transaction_items(self, list_id: str, shards: int,
                            update: VerdictUpdate) -> list[dict[str, Any]]:

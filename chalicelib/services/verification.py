@@ -113,8 +113,14 @@ class VerificationService:
     # --- requests (request path, imports) --------------------------------------
     def request(self, lst: LeadList, leads: Sequence[Lead], *, import_id: str | None = None,
                 batch: str | None = None) -> None:
-        """Queue the leads' emails for verification (in messages of BATCH_LEADS)."""
-        pairs = [[lead.id, lead.email] for lead in leads if lead.email]
+        """Queue the leads' emails for verification (in messages of BATCH_LEADS).
+
+        Each entry carries the lead as the requester just wrote or read it, so
+        the worker writes without reading first; the write is conditional on
+        that version, and a lead changed since is read and planned again.
+        """
+        pairs = [[lead.id, lead.email, lead.version, lead.status, lead.email_status,
+                  lead.email_status_reason] for lead in leads if lead.email]
         for part, start in enumerate(range(0, len(pairs), BATCH_LEADS)):
             message: dict[str, Any] = {
                 "type": "leads", "list_id": lst.id, "shards": lst.shards,
@@ -182,7 +188,8 @@ class VerificationService:
         self.request(lst, batch)
 
     def verify_leads(self, message: Mapping[str, Any]) -> None:
-        pairs = [(str(lead_id), str(email)) for lead_id, email in message["leads"]]
+        entries = message["leads"]
+        pairs = [(str(entry[0]), str(entry[1])) for entry in entries]
         attempt = int(message.get("attempt", 0))
         classified = {email: classify(email) for _, email in pairs}
         verdicts = self.domain_verdicts({d for d, _ in classified.values() if d is not None})
@@ -190,7 +197,8 @@ class VerificationService:
         for lead_id, email in pairs:
             name, decided = classified[email]
             results[lead_id] = decided or email_verdict(email, str(name), verdicts[str(name)])
-        self._write(message, pairs, results)
+        self._write(message, pairs, results, self._known_snapshots(entries))
+        # Retries carry no snapshot: the lead has changed since (it is unknown now).
         unknown = [[lead_id, email] for lead_id, email in pairs
                    if results[lead_id].status == "unknown"]
         if unknown and attempt < len(self._retry_delays):
@@ -207,13 +215,14 @@ class VerificationService:
         """A batch that kept failing (verify DLQ): its pending leads become unknown."""
         if message.get("type") != "leads":
             return
-        pairs = [(str(lead_id), str(email)) for lead_id, email in message["leads"]]
+        pairs = [(str(entry[0]), str(entry[1])) for entry in message["leads"]]
         failed = EmailVerdict("unknown", "verification_failed")
         snapshots = self._leads.snapshots(str(message["list_id"]), int(message["shards"]),
                                           [lead_id for lead_id, _ in pairs])
         still_pending = [(i, e) for i, e in pairs
                          if (s := snapshots.get(i)) is not None and s.email_status == "pending"]
-        self._write(message, still_pending, dict.fromkeys((i for i, _ in still_pending), failed))
+        self._write(message, still_pending, dict.fromkeys((i for i, _ in still_pending), failed),
+                    snapshots)
         self._count(message, Counter({"unknown": len(pairs)}))
 
     def _count(self, message: Mapping[str, Any], verdicts: Counter[str]) -> bool:
@@ -227,26 +236,37 @@ class VerificationService:
             deltas["unknown"] = deltas.get("unknown", 0) - len(message["leads"])
         return self._leads.record_batch(str(import_id), str(batch), deltas)
 
+    @staticmethod
+    def _known_snapshots(entries: Sequence[Sequence[Any]]) -> dict[str, LeadSnapshot]:
+        return {str(e[0]): LeadSnapshot(email=str(e[1]), version=int(e[2]), status=str(e[3]),
+                                        email_status=str(e[4]),
+                                        email_status_reason=None if e[5] is None else str(e[5]))
+                for e in entries if len(e) >= 6}
+
     def _write(self, message: Mapping[str, Any], pairs: Sequence[tuple[str, str]],
-               results: Mapping[str, EmailVerdict]) -> None:
+               results: Mapping[str, EmailVerdict],
+               snapshots: Mapping[str, LeadSnapshot]) -> None:
+        """Write each lead's verdict; leads changed since their snapshot are read and retried."""
         list_id, shards = str(message["list_id"]), int(message["shards"])
         identity = str(message.get("identity", "email"))
-        snapshots = self._leads.snapshots(list_id, shards, [lead_id for lead_id, _ in pairs])
+        known = dict(snapshots)
+        unread = [lead_id for lead_id, _ in pairs if lead_id not in known]
+        if unread:
+            known.update(self._leads.snapshots(list_id, shards, unread))
         now_iso, now_ms = utc_now_iso(), int(self._clock() * 1000)
-        planned = [(lead_id, email, update) for lead_id, email in pairs
-                   if (update := plan_update(lead_id, email, snapshots.get(lead_id),
-                                             results[lead_id], identity=identity,
-                                             now_iso=now_iso, now_ms=now_ms)) is not None]
-        written = self._leads.apply_many(list_id, shards, [u for _, _, u in planned])
-        for (lead_id, email, _), done in zip(planned, written, strict=True):
-            if done:
-                continue
-            for _ in range(2):  # an edit raced with us: read the lead again and re-plan
-                snapshot = self._leads.snapshots(list_id, shards, [lead_id]).get(lead_id)
-                update = plan_update(lead_id, email, snapshot, results[lead_id],
-                                     identity=identity, now_iso=now_iso, now_ms=now_ms)
-                if update is None or self._leads.apply(list_id, shards, update):
-                    break
+        todo = list(pairs)
+        for _ in range(3):  # an edit racing with us wins: read those leads again, re-plan
+            planned = [(lead_id, update) for lead_id, email in todo
+                       if (update := plan_update(lead_id, email, known.get(lead_id),
+                                                 results[lead_id], identity=identity,
+                                                 now_iso=now_iso, now_ms=now_ms)) is not None]
+            written = self._leads.apply_many(list_id, shards, [u for _, u in planned])
+            changed = {lead_id for (lead_id, _), done in zip(planned, written, strict=True)
+                       if not done}
+            if not changed:
+                return
+            known.update(self._leads.snapshots(list_id, shards, changed))
+            todo = [(lead_id, email) for lead_id, email in todo if lead_id in changed]
 
     # --- domain verdicts ------------------------------------------------------------
     def domain_verdicts(self, domains: Collection[str]) -> dict[str, DomainVerdict]:

@@ -311,7 +311,9 @@ def test_a_batch_that_keeps_failing_ends_unknown_not_pending(api: Api, pump: Any
     got = _lead(api, lid, lead["id"])
     assert (got["email_status"], got["email_status_reason"]) == ("unknown",
                                                                  "verification_failed")
-    assert json.loads(record["body"])["leads"] == [[lead["id"], "ada@acme-verify.com"]]
+    # the entry carries the lead as written (id, email, version, status, verdict, reason)
+    assert json.loads(record["body"])["leads"] == [
+        [lead["id"], "ada@acme-verify.com", 0, "new", "pending", None]]
     # a verdict already written is never overwritten by the DLQ
     from chalicelib.entrypoints.verify_handlers import on_verify_records
 

@@ -72,12 +72,14 @@ class FakeLeads:
         self.leads: dict[str, LeadSnapshot] = {}
         self.writes: list[VerdictUpdate] = []
         self.batches: dict[tuple[str, str], dict[str, int]] = {}
+        self.reads = 0
 
     def add(self, lead_id: str, email: str) -> None:
         self.leads[lead_id] = LeadSnapshot(email, "new", "pending", None, 0)
 
     def snapshots(self, list_id: str, shards: int,
                   lead_ids: Collection[str]) -> dict[str, LeadSnapshot]:
+        self.reads += len(lead_ids)
         return {i: self.leads[i] for i in lead_ids if i in self.leads}
 
     def apply(self, list_id: str, shards: int, update: VerdictUpdate) -> bool:
@@ -288,3 +290,17 @@ def test_domains_go_out_in_groups_and_a_group_is_looked_up_at_once() -> None:
 def test_an_unknown_message_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown verification message"):
         _service(FakeDomainStore(), FakeDns()).handle({"type": "nope"}, deadline=0)
+
+
+def test_leads_sent_as_written_are_not_read_and_a_stale_one_is_read_again() -> None:
+    leads = FakeLeads()
+    for i in range(3):
+        leads.add(f"ld_{i}", f"p{i}@acme.io")
+    # ld_1 was edited after the request was sent: its version moved on
+    leads.leads["ld_1"] = LeadSnapshot("p1@acme.io", "contacted", "pending", None, 1)
+    worker = _service(FakeDomainStore(), FakeDns(), leads)
+    entries = [[f"ld_{i}", f"p{i}@acme.io", 0, "new", "pending", None] for i in range(3)]
+    worker.verify_leads({**_message([]), "leads": entries})
+    assert leads.reads == 1  # only the stale one
+    assert [leads.leads[f"ld_{i}"].email_status for i in range(3)] == ["valid"] * 3
+    assert leads.leads["ld_1"].status == "contacted"
