@@ -104,6 +104,11 @@ def function_specs(chalice_app: Any, stage: str) -> list[FunctionSpec]:
     return specs
 
 
+API_GATEWAY_TIMEOUT = 29  # REST API integration timeout: the client has its 504 by then
+
+
 def _api_timeout(stage: str) -> int:
-    # API Gateway gives up after 29 s: the stage's lambda_timeout in .chalice/config.json.
-    return int(chalice_stages().get(stage, {}).get("lambda_timeout", 29))
+    # The stage's lambda_timeout (.chalice/config.json), but never past the
+    # gateway's 29 s: a function still running after that only costs money.
+    configured = int(chalice_stages().get(stage, {}).get("lambda_timeout", API_GATEWAY_TIMEOUT))
+    return min(configured, API_GATEWAY_TIMEOUT)

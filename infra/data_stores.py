@@ -25,6 +25,9 @@ DEFAULT_LIFECYCLE_DAYS: Mapping[str, int] = {
     "chunks/": 7,      # rows in flight between splitter and chunk workers
     "errors/": 30,     # the error report behind GET /imports/{id}/errors
 }
+# A message keeps its first enqueue time when it moves to the DLQ: the DLQ must
+# keep messages longer than the queue, or a dead message expires on arrival.
+QUEUE_RETENTION = Duration.days(4)
 DLQ_RETENTION = Duration.days(14)  # SQS's maximum: time to inspect and redrive
 
 
@@ -78,6 +81,7 @@ def build_data_stores(scope: Construct, params: StageParams,
             # AWS: at least 6x the consumer's timeout, or a slow batch is
             # delivered twice while the first attempt is still running.
             visibility_timeout=Duration.seconds(queue_def.visibility_timeout_seconds),
+            retention_period=QUEUE_RETENTION,
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(

@@ -9,8 +9,13 @@ from tests.infra.conftest import Synth
 
 pytestmark = pytest.mark.timeout(1800)  # the first synth may build Chalice's package
 
-# Rules ignored on purpose, each with its reason. Empty: nothing is ignored.
-IGNORED_RULES: dict[str, str] = {}
+# Rules ignored on purpose, each with its reason; the only place one is ignored.
+IGNORED_RULES: dict[str, str] = {
+    # Informational. CDK renders every string built from tokens (the bucket
+    # name with the account id, object ARNs like <bucket arn>/uploads/*) as
+    # Fn::Join with "". Same result as Fn::Sub; the rendering is CDK's, not ours.
+    "I1022": "Prefer Fn::Sub over Fn::Join with an empty delimiter",
+}
 
 
 def test_cfn_lint_passes(stage_synth: Synth) -> None:

@@ -184,6 +184,7 @@ def test_every_queue_has_a_dlq_encryption_and_its_visibility(stage_synth: Synth)
         assert props["SqsManagedSseEnabled"] is True
         assert dlq["SqsManagedSseEnabled"] is True
         assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+        assert props["MessageRetentionPeriod"] == 4 * 24 * 3600  # shorter than the DLQ's
         assert "RedrivePolicy" not in dlq
 
 
