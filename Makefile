@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint unit e2e bench clean
+STAGE ?= dev
+INFRA_STAMP := $(VENV)/.installed-infra
+
+.PHONY: venv run test lint unit e2e infra bench deploy destroy clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -14,6 +17,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
+# CDK, cfn-lint and a pinned Node.js (PyPI wheel) for the offline infra checks.
+$(INFRA_STAMP): $(STAMP) requirements-infra.txt
+	$(BIN)/python -m pip install --quiet -r requirements-infra.txt
+	@touch $(INFRA_STAMP)
+
 venv: $(STAMP)
 
 run: $(STAMP)
@@ -21,9 +29,9 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy chalicelib tools app.py
+	$(BIN)/mypy chalicelib tools app.py infra
 
-test: lint
+test: lint $(INFRA_STAMP)
 	$(BIN)/python -m pytest tests
 
 unit: $(STAMP)
@@ -31,6 +39,16 @@ unit: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
+
+infra: $(INFRA_STAMP)
+	$(BIN)/python -m pytest tests/infra
+
+# Deploy / tear down a stage with the CDK CLI (npm i -g aws-cdk); see README.
+deploy: $(INFRA_STAMP)
+	cd infra && PATH="$(abspath $(BIN)):$$PATH" cdk deploy -c stage=$(STAGE)
+
+destroy: $(INFRA_STAMP)
+	cd infra && PATH="$(abspath $(BIN)):$$PATH" cdk destroy -c stage=$(STAGE)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis

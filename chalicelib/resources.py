@@ -28,6 +28,8 @@ class QueueDef:
     handler_timeout_seconds: int
     batch_size: int = 10
     max_receive_count: int = 5
+    # The `on_<queue>_dead` handler's timeout (its DLQ's visibility is 6x this).
+    dlq_handler_timeout_seconds: int = 60
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -44,6 +46,14 @@ class BucketDef:
     notify_queue: str = "uploads"
     # Working files (chunks, error reports) expire by lifecycle rule.
     work_prefixes: tuple[str, ...] = ("files/", "analysis/", "chunks/", "errors/")
+    # Days after which objects under each prefix expire (infra's lifecycle rules).
+    lifecycle_days: tuple[tuple[str, int], ...] = (
+        ("uploads/", 1),    # a presigned form lives 15 min; analysis copies the file away
+        ("files/", 30),     # the analysed copy, read by the splitter
+        ("analysis/", 30),  # columns, mapping, preview: GET /imports/{id} shows them
+        ("chunks/", 7),     # rows in flight between splitter and chunk workers
+        ("errors/", 30),    # the error report behind GET /imports/{id}/errors
+    )
 
 
 @dataclass(frozen=True)

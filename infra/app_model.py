@@ -20,7 +20,6 @@ from infra.stage import REPO_ROOT, chalice_stages
 
 API_HANDLER = "api_handler"  # Chalice's name for the function behind all routes
 # Timeout of a `<queue>-dlq` consumer (on_*_dead): it records a failure, nothing long.
-DEFAULT_DLQ_HANDLER_TIMEOUT = 60
 DEFAULT_MEMORY_MB = 512
 # Lambda's CPU share grows with memory. The splitter streams (peak RSS ~110 MB on
 # a 213 MB CSV, README bench) but reads spreadsheets from /tmp with their
@@ -51,8 +50,7 @@ class FunctionSpec:
 
 
 def dlq_handler_timeout(queue: QueueDef) -> int:
-    # Not in QueueDef (yet): read it when resources.py grows the field.
-    return int(getattr(queue, "dlq_handler_timeout_seconds", DEFAULT_DLQ_HANDLER_TIMEOUT))
+    return queue.dlq_handler_timeout_seconds
 
 
 def load_chalice_app(stage: str) -> Any:

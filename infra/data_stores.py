@@ -16,15 +16,6 @@ from chalicelib.resources import STACK, BucketDef, QueueDef, dlq_name, resource_
 from infra.app_model import dlq_handler_timeout
 from infra.stage import StageParams
 
-# Days after which work files expire, per key prefix of the bucket. Defaults
-# until chalicelib/resources.py BucketDef carries `lifecycle_days` itself.
-DEFAULT_LIFECYCLE_DAYS: Mapping[str, int] = {
-    "uploads/": 1,     # a presigned form lives 15 min; analysis copies the file away
-    "files/": 30,      # the analysed copy, read by the splitter
-    "analysis/": 30,   # columns, mapping, preview: GET /imports/{id} shows them
-    "chunks/": 7,      # rows in flight between splitter and chunk workers
-    "errors/": 30,     # the error report behind GET /imports/{id}/errors
-}
 # A message keeps its first enqueue time when it moves to the DLQ: the DLQ must
 # keep messages longer than the queue, or a dead message expires on arrival.
 QUEUE_RETENTION = Duration.days(4)
@@ -36,7 +27,7 @@ class StackDefinitionError(ValueError):
 
 
 def lifecycle_days(bucket: BucketDef = STACK.bucket) -> Mapping[str, int]:
-    days: Mapping[str, int] = getattr(bucket, "lifecycle_days", DEFAULT_LIFECYCLE_DAYS)
+    days: Mapping[str, int] = dict(bucket.lifecycle_days)
     prefixes = (bucket.upload_prefix, *bucket.work_prefixes)
     missing = [p for p in prefixes if p not in days]
     if missing:

@@ -114,6 +114,7 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
         Objects(("s3:PutObject",), ("chunks/",), "writes each chunk of rows"),
         ListBucket(_MISSING_IS_404),
         Send(("chunks",), "one message per chunk"),
+        Send(("verify",), "the file's email domains, sent for look-up ahead of its leads"),
     ),
     "on_chunk": (
         Table(TABLE_READ_WRITE, "claims and leads (BatchGetItem, TransactWriteItems, "

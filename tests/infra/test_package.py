@@ -54,10 +54,6 @@ def test_tag_rule() -> None:
     assert not _loads_on_lambda("cp311-cp311-linux_x86_64")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "rapidfuzz 3.14.x publishes only manylinux_2_27/2_28 wheels: Chalice compiles it "
-    "here (linux_x86_64, needs GLIBC_2.34). Pin rapidfuzz==3.13.0 (manylinux2014 wheels) "
-    "in requirements.txt, then remove this mark."))
 def test_every_compiled_dependency_loads_on_lambda(synth) -> None:  # type: ignore[no-untyped-def]
     tags = _package_tags(synth("dev"))
     assert "chalice" not in tags  # sanity: these are the requirements.txt wheels
