@@ -68,6 +68,14 @@ def run_synth(stage: str, workdir: Path, extra_context: dict[str, Any] | None = 
     return Synth(stage, outdir)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Whichever infra test runs first pays for the synth, and the first synth
+    # after a code change rebuilds Chalice's package (pip downloads for Lambda).
+    for item in items:
+        if INFRA.parent / "tests" / "infra" in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.timeout(1800))
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Synth]:
     """synth(stage): the synthesised stack of that stage, made once per session.
