@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cfnlint.api import ManualArgs, lint_file
 
@@ -24,3 +26,14 @@ def test_cfn_lint_passes(stage_synth: Synth) -> None:
                         ignore_checks=list(IGNORED_RULES))
     matches = lint_file(stage_synth.template_path, config=config)
     assert [f"{m.rule.id} line {m.linenumber}: {m.message}" for m in matches] == []
+
+
+def test_synth_reports_no_cdk_warnings(stage_synth: Synth) -> None:
+    # CDK's own annotations (deprecated APIs, unsafe defaults) land in the
+    # cloud assembly's manifest; none may be left unexplained.
+    manifest = json.loads((stage_synth.outdir / "manifest.json").read_text())
+    notes = [f"{e['type']} {path}: {e['data']}"
+             for artifact in manifest["artifacts"].values()
+             for path, entries in (artifact.get("metadata") or {}).items()
+             for e in entries if e["type"] in ("aws:cdk:warning", "aws:cdk:error")]
+    assert notes == []
