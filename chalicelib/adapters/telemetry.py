@@ -10,6 +10,8 @@ stream: no PutMetricData calls, no extra IAM. POWERTOOLS_METRICS_DISABLED=true
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.logging.types import LogRecord
@@ -36,9 +38,12 @@ class EmfMetrics:
         self._metrics = Metrics(namespace=SERVICE, service=SERVICE)
         self._metrics.set_default_dimensions(stage=get_settings().stage)
         self._added = False
+        # Disabled, powertools still collects (and never flushes): a long local
+        # run would only grow. Then nothing is collected at all.
+        self._disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true"
 
     def add(self, name: str, value: float) -> None:
-        if value:
+        if value and not self._disabled:
             self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
             self._added = True
 

@@ -64,6 +64,7 @@ def test_metrics_are_emitted_as_emf(capsys: pytest.CaptureFixture[str],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
     metrics = EmfMetrics()
+    metrics._metrics.clear_metrics()  # powertools' store is per process, shared
     metrics.add("RowsImported", 880)
     metrics.add("RowsRejected", 0)  # zero: not sent
     metrics.flush()
@@ -73,3 +74,14 @@ def test_metrics_are_emitted_as_emf(capsys: pytest.CaptureFixture[str],
     assert [m["Name"] for m in directive["Metrics"]] == ["RowsImported"]
     assert blob["RowsImported"] == [880.0] or blob["RowsImported"] == 880.0
     assert blob["stage"] == "test"
+
+
+def test_nothing_is_collected_while_metrics_are_disabled(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    metrics = EmfMetrics()
+    metrics._metrics.clear_metrics()
+    metrics.add("RowsImported", 5)
+    metrics.flush()
+    assert metrics._metrics.metric_set == {}
+    assert capsys.readouterr().out == ""
