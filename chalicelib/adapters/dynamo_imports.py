@@ -8,15 +8,14 @@ cancellation reasons come back in our order.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import (
     COUNTER_SK,
     ImportModel,
@@ -27,14 +26,12 @@ from chalicelib.adapters.dynamo_models import (
     shard_pk,
 )
 from chalicelib.adapters.dynamo_repository import _lead_to_model
-from chalicelib.config import get_settings
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.imports import ImportCounts, ImportJob, verification_counts
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
 
 CLAIM_TXN_ITEMS = 100  # DynamoDB's TransactWriteItems limit
-BATCH_WRITE_ITEMS = 25
 BATCH_GET_KEYS = 100
 
 
@@ -64,17 +61,7 @@ def _to_job(m: ImportModel) -> ImportJob:
     )
 
 
-class DynamoImports:
-    def __init__(self) -> None:
-        self._client: Any = None
-        self._table = get_settings().table_name
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("dynamodb", region_name=get_settings().region)
-        return self._client
-
+class DynamoImports(LowLevelTable):
     # --- import records -----------------------------------------------------
     def create(self, job: ImportJob) -> None:
         pk, sk = import_key(job.id)
@@ -252,19 +239,6 @@ class DynamoImports:
         # No activity item per imported lead: the lead's `source` is its
         # "imported" entry (half the writes, and 1 WCU a lead less on AWS).
         self._batch_put([_lead_to_model(lead, lst.shards).serialize() for lead in leads])
-
-    def _batch_put(self, items: list[dict[str, Any]]) -> None:
-        for start in range(0, len(items), BATCH_WRITE_ITEMS):
-            requests = [{"PutRequest": {"Item": item}}
-                        for item in items[start:start + BATCH_WRITE_ITEMS]]
-            pending: dict[str, Any] = {self._table: requests}
-            delay = 0.05
-            while pending:
-                response = self.client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if pending:  # throttled: back off as AWS advises
-                    time.sleep(delay)
-                    delay = min(delay * 2, 2.0)
 
     def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
                      shard_increments: dict[int, int], no_email: int = 0) -> bool:

@@ -15,9 +15,9 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import (
     ActivityModel,
     activity_sk,
@@ -25,7 +25,6 @@ from chalicelib.adapters.dynamo_models import (
     lead_sk,
     shard_pk,
 )
-from chalicelib.config import get_settings
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.deliverability import DomainVerdict
 from chalicelib.domain.ids import shard_of
@@ -34,7 +33,6 @@ from chalicelib.domain.verification import LeadSnapshot, VerdictUpdate
 
 BATCH_GET_KEYS = 100
 TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
-BATCH_WRITE_ITEMS = 25
 # Gone verdicts linger a day past freshness (TTL clean-up), markers as long as
 # SQS could redeliver a message (14 days at most).
 VERDICT_RETENTION_SECONDS = 86400
@@ -55,17 +53,7 @@ def _is_conditional_failure(exc: ClientError) -> bool:
     return False
 
 
-class DynamoVerification:
-    def __init__(self) -> None:
-        self._client: Any = None
-        self._table = get_settings().table_name
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("dynamodb", region_name=get_settings().region)
-        return self._client
-
+class DynamoVerification(LowLevelTable):
     def _batch_get(self, keys: list[dict[str, Any]], projection: str,
                    names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -147,17 +135,7 @@ class DynamoVerification:
 
     def put_many(self, verdicts: Sequence[DomainVerdict]) -> None:
         # Plain puts (batched): they also drop the lease, which only we hold.
-        for start in range(0, len(verdicts), BATCH_WRITE_ITEMS):
-            pending: dict[str, Any] = {self._table: [
-                {"PutRequest": {"Item": self._verdict_item(v)}}
-                for v in verdicts[start:start + BATCH_WRITE_ITEMS]]}
-            delay = 0.05
-            while pending:
-                response = self.client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if pending:  # throttled: back off as AWS advises
-                    time.sleep(delay)
-                    delay = min(delay * 2, 2.0)
+        self._batch_put([self._verdict_item(v) for v in verdicts])
 
     @staticmethod
     def _verdict_item(verdict: DomainVerdict) -> dict[str, Any]:

@@ -1,0 +1,43 @@
+"""The low-level DynamoDB client both batch-heavy adapters share.
+
+Imports and verification speak boto3's client directly (batched and
+transactional writes with our own ordering); the client is created on first
+use, never at import time.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import boto3
+
+from chalicelib.config import get_settings
+
+BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit
+
+
+class LowLevelTable:
+    def __init__(self) -> None:
+        self._client: Any = None
+        self._table = get_settings().table_name
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("dynamodb", region_name=get_settings().region)
+        return self._client
+
+    def _batch_put(self, items: list[dict[str, Any]]) -> None:
+        """Put items 25 a request, retrying what DynamoDB left unprocessed."""
+        for start in range(0, len(items), BATCH_WRITE_ITEMS):
+            requests = [{"PutRequest": {"Item": item}}
+                        for item in items[start:start + BATCH_WRITE_ITEMS]]
+            pending: dict[str, Any] = {self._table: requests}
+            delay = 0.05
+            while pending:
+                response = self.client.batch_write_item(RequestItems=pending)
+                pending = response.get("UnprocessedItems") or {}
+                if pending:  # throttled: back off as AWS advises
+                    time.sleep(delay)
+                    delay = min(delay * 2, 2.0)
