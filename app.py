@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Chalice, SQSEvent
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.config import get_settings
 from chalicelib.entrypoints import import_handlers as imports
@@ -12,6 +12,7 @@ from chalicelib.entrypoints.api_routes import api
 from chalicelib.entrypoints.http_support import rewrite_chalice_errors
 from chalicelib.entrypoints.import_routes import imports_api
 from chalicelib.entrypoints.job_handlers import handle_job_records
+from chalicelib.entrypoints.schedule_handlers import run_import_watchdog
 from chalicelib.entrypoints.verify_handlers import on_verify_dlq_records, on_verify_records
 from chalicelib.resources import STACK, dlq_name
 
@@ -72,3 +73,10 @@ def on_split_dead(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=dlq_name(_settings.stage, _QUEUES["uploads"]), batch_size=1)
 def on_upload_dead(event: SQSEvent) -> dict[str, Any]:
     return imports.on_upload_dlq_records(_records(event))
+
+
+# Every few minutes: imports whose progress stalled are resumed or failed
+# (services/import_watchdog.py). EventBridge on AWS, the event pump locally.
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="import_watchdog")
+def import_watchdog(event: CloudWatchEvent) -> dict[str, Any]:
+    return run_import_watchdog()

@@ -1,0 +1,16 @@
+"""Scheduled handlers (EventBridge on AWS, the event pump locally)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.bootstrap import services
+from chalicelib.entrypoints.sqs_records import flush_metrics
+
+
+def run_import_watchdog() -> dict[str, Any]:
+    """Resume or fail the imports whose progress stalled; returns what it did."""
+    try:
+        return services().import_watchdog.run().as_dict()
+    finally:
+        flush_metrics()
