@@ -1,4 +1,4 @@
-"""Alarms: a message in any DLQ, and errors or throttles of any function."""
+"""Alarms: a message in any DLQ (queues' and schedules'), errors or throttles of any function."""
 
 from __future__ import annotations
 
@@ -19,21 +19,30 @@ from infra.stage import StageParams
 
 
 def build_alarms(scope: Construct, params: StageParams, dlqs: Mapping[str, sqs.Queue],
-                 specs: Sequence[FunctionSpec]) -> sns.Topic:
+                 specs: Sequence[FunctionSpec],
+                 schedule_dlqs: Mapping[str, sqs.Queue]) -> sns.Topic:
+    """dlqs: by QueueDef.logical_name; schedule_dlqs: by scheduled function name."""
     topic = sns.Topic(scope, "AlarmTopic", display_name=f"leadpipe {params.stage} alarms",
                       enforce_ssl=True)
     if params.alarm_email:
         topic.add_subscription(subscriptions.EmailSubscription(params.alarm_email))
     notify = actions.SnsAction(topic)
     alarms: list[cloudwatch.Alarm] = []
-    for logical, dlq in dlqs.items():
-        # Anything in a DLQ is work that failed max_receive_count times: a
-        # person should look, even when an on_*_dead handler records it.
+    # Anything in a DLQ is work that failed max_receive_count times: a person
+    # should look, even when an on_*_dead handler records it. In a schedule's
+    # DLQ: a run EventBridge could not start, retries exhausted.
+    described = [(f"Dlq{_camel(logical)}Alarm",
+                  f"Messages in the {logical} dead-letter queue", dlq)
+                 for logical, dlq in dlqs.items()]
+    described += [(f"ScheduleDlq{_camel(name)}Alarm",
+                   f"Scheduled runs of {name} that EventBridge could not deliver", dlq)
+                  for name, dlq in schedule_dlqs.items()]
+    for alarm_id, description, dlq in described:
         alarms.append(dlq.metric_approximate_number_of_messages_visible(
             period=Duration.minutes(1), statistic="Maximum",
         ).create_alarm(
-            scope, f"Dlq{_camel(logical)}Alarm",
-            alarm_description=f"Messages in the {logical} dead-letter queue",
+            scope, alarm_id,
+            alarm_description=description,
             threshold=0,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=1,

@@ -1,4 +1,4 @@
-"""What the Chalice app deploys: its functions and the queue each one consumes.
+"""What the Chalice app deploys: its functions and the queue or schedule each one runs on.
 
 Read from the app object itself (`app.event_sources`), so a handler added to
 app.py flows into the stack, its IAM role and its alarms without an edit here.
@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-from chalice.app import SQSEventConfig
+from chalice.app import ScheduledEventConfig, ScheduleExpression, SQSEventConfig
 from chalice.utils import to_cfn_resource_name
 
 from chalicelib.resources import STACK, QueueDef, dlq_name, resource_name
@@ -25,6 +26,10 @@ DEFAULT_MEMORY_MB = 512
 # a 213 MB CSV, README bench) but reads spreadsheets from /tmp with their
 # libraries; analysis and chunk validation are row-bound: they get 1 GB.
 MEMORY_MB = {"on_upload": 1024, "on_split": 1024, "on_chunk": 1024}
+# Timeout of every @app.schedule handler (they consume no queue, so resources.py
+# has none for them). The import watchdog pages through active imports and
+# re-sends a few messages: well under its 5-minute period, so runs never overlap.
+SCHEDULE_TIMEOUT_SECONDS = 120
 
 
 class AppModelError(RuntimeError):
@@ -40,6 +45,7 @@ class FunctionSpec:
     batch_size: int
     timeout_seconds: int
     memory_mb: int
+    schedule: str | None = None  # @app.schedule: "rate(5 minutes)", "cron(...)"; queue None
 
     @property
     def consumed_queue_key(self) -> str | None:
@@ -77,7 +83,7 @@ def load_chalice_app(stage: str) -> Any:
 
 
 def function_specs(chalice_app: Any, stage: str) -> list[FunctionSpec]:
-    """Every Lambda function the app deploys, with the queue each consumes."""
+    """Every Lambda function the app deploys, with the queue or schedule it runs on."""
     by_queue_name: dict[str, tuple[QueueDef, bool]] = {}
     for queue in STACK.queues:
         by_queue_name[resource_name(stage, queue.logical_name)] = (queue, False)
@@ -88,9 +94,14 @@ def function_specs(chalice_app: Any, stage: str) -> list[FunctionSpec]:
                                   _api_timeout(stage),
                                   MEMORY_MB.get(API_HANDLER, DEFAULT_MEMORY_MB)))
     for source in chalice_app.event_sources:
+        if isinstance(source, ScheduledEventConfig):
+            specs.append(_schedule_spec(source))
+            continue
         if not isinstance(source, SQSEventConfig):
-            raise AppModelError(f"{source.name}: only SQS event sources are deployed "
-                                f"(S3 events reach a queue: see resources.BucketDef)")
+            raise AppModelError(
+                f"{source.name}: {type(source).__name__} is not deployed by infra/: only "
+                "SQS event sources (on_sqs_message) and schedules (@app.schedule) are "
+                "(S3 events reach a queue: see resources.BucketDef)")
         if source.queue not in by_queue_name:
             raise AppModelError(f"{source.name} consumes {source.queue!r}, which is not a "
                                 "queue or DLQ of chalicelib/resources.py STACK.queues")
@@ -100,6 +111,27 @@ def function_specs(chalice_app: Any, stage: str) -> list[FunctionSpec]:
                                   is_dlq, source.batch_size, timeout,
                                   MEMORY_MB.get(source.name, DEFAULT_MEMORY_MB)))
     return specs
+
+
+def _schedule_spec(source: ScheduledEventConfig) -> FunctionSpec:
+    expression = source.schedule_expression
+    if isinstance(expression, ScheduleExpression):
+        expression = expression.to_string()
+    return FunctionSpec(source.name, to_cfn_resource_name(source.name), None, False, 0,
+                        SCHEDULE_TIMEOUT_SECONDS,
+                        MEMORY_MB.get(source.name, DEFAULT_MEMORY_MB), schedule=expression)
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def schedule_period_seconds(expression: str) -> int | None:
+    """Seconds between runs of a rate() schedule; None for cron()."""
+    match = _RATE.match(expression)
+    if match is None:
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
 
 
 API_GATEWAY_TIMEOUT = 29  # REST API integration timeout: the client has its 504 by then

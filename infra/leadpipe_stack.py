@@ -1,4 +1,4 @@
-"""The leadpipe stack of one stage: data stores, the Chalice app, roles, alarms."""
+"""The leadpipe stack of one stage: data stores, the Chalice app, roles, schedules, alarms."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from infra.app_model import FunctionSpec
 from infra.data_stores import build_data_stores
 from infra.functions import configure_functions
 from infra.policies import grants_for
+from infra.schedules import build_schedules
 from infra.stage import REPO_ROOT, StageParams
 
 
@@ -43,7 +44,8 @@ class LeadpipeStack(Stack):
             },
         )
         configure_functions(self, chalice, specs, stores, params)
-        build_alarms(self, params, stores.dlqs, specs)
+        schedule_dlqs = build_schedules(self, chalice, specs, params)
+        build_alarms(self, params, stores.dlqs, specs, schedule_dlqs)
         api_url = chalice.sam_template.get_output("EndpointURL").value
         CfnOutput(self, "ApiUrl", value=api_url, description="Base URL of the HTTP API")
         CfnOutput(self, "BucketName", value=stores.bucket.bucket_name)

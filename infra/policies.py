@@ -3,7 +3,8 @@
 Each Lambda function gets its own role holding exactly the grants below, plus
 two that every function gets without an entry here: consuming the queue its
 event source reads (ReceiveMessage & co., needed by Lambda's poller, which
-acts with the function's role) and writing its own log group.
+acts with the function's role; none for an @app.schedule function) and
+writing its own log group.
 
 Adding a handler to app.py means adding an entry here: the synth fails on a
 function without one, so no function is deployed with a guessed policy.
@@ -67,6 +68,11 @@ TABLE_READ_WRITE = (
 # failure: no deletes, no batch writes.
 TABLE_UPDATE = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
                 "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+# The import watchdog finds active imports, then updates or fails them one by
+# one, in transactions (a transaction's Delete part is DeleteItem): no BatchWriteItem.
+WATCHDOG_TABLE = ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem",
+                  "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+                  "dynamodb:ConditionCheckItem")
 
 _MISSING_IS_404 = ("S3 answers 403, not 404, for a missing key to a role without "
                    "ListBucket; S3Files.get_bytes/head treat only 404 as 'absent'")
@@ -142,6 +148,21 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
     ),
     "on_verify_dead": (
         Table(TABLE_UPDATE, "pending leads of a failed batch become unknown; import counts"),
+    ),
+    # @app.schedule (every 5 minutes): consumes no queue, so no consume grant.
+    "import_watchdog": (
+        Table(WATCHDOG_TABLE, "queries the registry partition of active imports, reads "
+              "each import and its chunk markers, resumes or fails it (UpdateItem, "
+              "TransactWriteItems); no BatchWriteItem"),
+        Objects(("s3:GetObject",), ("chunks/", "analysis/", "files/"),
+                "checks what a stalled import has written: chunks, mapping, analysed file"),
+        Objects(("s3:PutObject",), ("errors/",),
+                "reports the rows of an import it fails as unprocessed"),
+        ListBucket("lists chunks/<import>/ to find the chunks whose message was lost; "
+                   "also: " + _MISSING_IS_404),
+        Send(("splits",), "resumes an import stalled before its split: re-sends the split"),
+        Send(("chunks",), "resumes a stalled import: re-sends its missing chunk messages"),
+        Send(("verify",), "re-queues verification of a resumed import's saved leads"),
     ),
 }
 

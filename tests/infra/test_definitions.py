@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 import pytest
+from chalice.app import Chalice, Cron, Rate
 
 from chalicelib.resources import STACK, BucketDef, QueueDef
-from infra.app_model import FunctionSpec
+from infra.app_model import (
+    SCHEDULE_TIMEOUT_SECONDS,
+    AppModelError,
+    FunctionSpec,
+    function_specs,
+    schedule_period_seconds,
+)
 from infra.data_stores import StackDefinitionError, lifecycle_days
 from infra.leadpipe_stack import LeadpipeStack
 from infra.policies import GRANTS, MissingGrants, Send, grants_for
+from infra.schedules import max_event_age_seconds
 from infra.stage import StageError, stage_params
 
 
@@ -60,3 +70,50 @@ def test_queue_visibility_rule_holds_in_resources() -> None:
     for queue in STACK.queues:
         assert queue.visibility_timeout_seconds >= 6 * queue.handler_timeout_seconds
     assert QueueDef("x", handler_timeout_seconds=10).visibility_timeout_seconds == 60
+
+
+def _handler(event: Any) -> None:
+    return None
+
+
+def test_schedules_become_functions_without_a_queue() -> None:
+    app = Chalice("t")
+    app.schedule(Rate(5, unit=Rate.MINUTES), name="every_five")(_handler)
+    app.schedule(Cron(0, 3, "*", "*", "?", "*"), name="nightly")(_handler)
+    app.on_sqs_message(queue="leadpipe-dev-jobs", batch_size=1, name="on_job")(_handler)
+    specs = {s.name: s for s in function_specs(app, "dev")}
+    five, nightly = specs["every_five"], specs["nightly"]
+    assert (five.schedule, five.queue, five.consumed_queue_key) == ("rate(5 minutes)", None, None)
+    assert five.logical_id == "EveryFive"
+    assert five.timeout_seconds == SCHEDULE_TIMEOUT_SECONDS and five.memory_mb == 512
+    assert nightly.schedule == "cron(0 3 * * ? *)"
+    assert specs["on_job"].schedule is None
+    # Retries of a scheduled event stop once the next run is due (cron: an hour).
+    assert max_event_age_seconds(five) == 300
+    assert max_event_age_seconds(nightly) == 3600
+
+
+def test_schedule_period() -> None:
+    assert schedule_period_seconds("rate(1 minute)") == 60
+    assert schedule_period_seconds("rate(5 minutes)") == 300
+    assert schedule_period_seconds("rate(2 hours)") == 7200
+    assert schedule_period_seconds("rate(1 day)") == 86400
+    assert schedule_period_seconds("cron(0 3 * * ? *)") is None
+
+
+@pytest.mark.parametrize("register", [
+    lambda app: app.on_sns_message(topic="t", name="on_sns")(_handler),
+    lambda app: app.on_s3_event(bucket="b", name="on_s3")(_handler),
+    lambda app: app.on_cw_event({"source": ["aws.ec2"]}, name="on_cw")(_handler),
+])
+def test_other_event_sources_are_refused(register: Any) -> None:
+    app = Chalice("t")
+    register(app)
+    with pytest.raises(AppModelError, match=r"only SQS event sources .* and schedules"):
+        function_specs(app, "dev")
+
+
+def test_import_watchdog_grants() -> None:
+    grants = grants_for("import_watchdog")
+    sends = {q for g in grants if isinstance(g, Send) for q in g.queues}
+    assert sends == {"chunks", "splits", "verify"}

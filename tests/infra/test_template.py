@@ -1,7 +1,8 @@
 """Assertions on the synthesised template of each stage: each property the issue names.
 
 Chalice's construct contributes SAM resources (AWS::Serverless::Function with
-an SQS event each, AWS::Serverless::Api); the rest are plain CloudFormation.
+an SQS event each, none for a scheduled one, AWS::Serverless::Api); the rest,
+schedules' EventBridge rules included, are plain CloudFormation.
 The checks read the template as synthesised, which is what CloudFormation gets.
 """
 
@@ -13,14 +14,18 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from chalicelib.resources import STACK, dlq_name, resource_name
+from infra.app_model import SCHEDULE_TIMEOUT_SECONDS
+from infra.functions import CONSUME_ACTIONS, LOG_ACTIONS, SEND_ACTIONS
+from infra.policies import GRANTS, ListBucket, Objects, Send, Table
 from tests.infra.conftest import Synth
 
 pytestmark = pytest.mark.timeout(1800)  # the first synth may build Chalice's package
 
 DATA_PREFIXES = ("dynamodb:", "s3:", "sqs:")
+SCHEDULED = {"import_watchdog": "rate(5 minutes)"}  # app.py's @app.schedule handlers
 EXPECTED_FUNCTIONS = {"api_handler", "on_job", "on_upload", "on_split", "on_chunk",
                       "on_chunk_dead", "on_split_dead", "on_upload_dead", "on_verify",
-                      "on_verify_dead"}
+                      "on_verify_dead", *SCHEDULED}
 
 
 def _ref_id(value: Any) -> str | None:
@@ -174,7 +179,8 @@ def test_uploads_notify_the_queue_through_s3_to_sqs(stage_synth: Synth) -> None:
 
 def test_every_queue_has_a_dlq_encryption_and_its_visibility(stage_synth: Synth) -> None:
     queues = _queues_by_name(stage_synth)
-    assert len(queues) == 2 * len(STACK.queues)
+    # Each queue of resources.py with its DLQ, and a DLQ per schedule (its rule's).
+    assert len(queues) == 2 * len(STACK.queues) + len(SCHEDULED)
     for spec in STACK.queues:
         _, props = queues[resource_name(stage_synth.stage, spec.logical_name)]
         dlq_id, dlq = queues[dlq_name(stage_synth.stage, spec)]
@@ -207,14 +213,14 @@ def test_sqs_functions_report_batch_item_failures_and_fit_their_queue(
     for name, props in _functions(stage_synth).items():
         event = _sqs_event(props)
         if event is None:
-            assert name == "api_handler"
+            assert name == "api_handler" or name in SCHEDULED, name
             continue
         consumers += 1
         assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"], name
         queue = by_id[_ref_id(event["Queue"]) or ""]  # by reference: created first
         assert queue["VisibilityTimeout"] >= 6 * props["Timeout"], name
         assert isinstance(event["BatchSize"], int)
-    assert consumers == len(_functions(stage_synth)) - 1
+    assert consumers == len(_functions(stage_synth)) - 1 - len(SCHEDULED)
 
 
 def test_function_timeouts_come_from_resources(stage_synth: Synth) -> None:
@@ -226,6 +232,9 @@ def test_function_timeouts_come_from_resources(stage_synth: Synth) -> None:
     assert functions["on_chunk"]["Timeout"] == queues["chunks"].handler_timeout_seconds
     assert _sqs_event(functions["on_chunk"])["BatchSize"] == queues["chunks"].batch_size
     assert functions["api_handler"]["Timeout"] <= 29  # API Gateway's integration limit
+    for name in SCHEDULED:
+        assert functions[name]["Timeout"] == SCHEDULE_TIMEOUT_SECONDS == 120
+        assert functions[name]["MemorySize"] == 512
 
 
 # --- IAM ---------------------------------------------------------------------------------
@@ -285,6 +294,64 @@ def test_grants_are_scoped_to_prefixes_and_queues(stage_synth: Synth) -> None:
         group = stage_synth.template["Resources"][log_group]["Properties"]
         assert group["LogGroupName"] == f"/aws/lambda/{props['FunctionName']}"
         assert group["RetentionInDays"] in (14, 90)
+
+
+def _resource_key(synth: Synth, resource: Any) -> str:
+    """A role's resource as "table", "bucket", "objects:<prefix>", "queue:<logical>"..."""
+    resources = synth.template["Resources"]
+    if isinstance(resource, dict) and "Fn::Join" in resource:
+        base, suffix = resource["Fn::Join"][1]
+        assert resources[_ref_id(base) or ""]["Type"] == "AWS::S3::Bucket"
+        return "objects:" + str(suffix).removeprefix("/").removesuffix("*")
+    res = resources[_ref_id(resource) or ""]
+    kind = res["Type"]
+    if kind == "AWS::DynamoDB::Table":
+        return "table"
+    if kind == "AWS::S3::Bucket":
+        return "bucket"
+    if kind == "AWS::SQS::Queue":
+        return "queue:" + str(res["Properties"]["QueueName"]).removeprefix(
+            resource_name(synth.stage, ""))
+    if kind == "AWS::Logs::LogGroup":
+        return "logs:" + str(res["Properties"]["LogGroupName"])
+    raise AssertionError(f"unexpected resource {resource}")
+
+
+def _held(synth: Synth, role_id: str) -> set[tuple[str, str]]:
+    """(action, resource key) pairs the role allows."""
+    return {(action, _resource_key(synth, resource))
+            for s in _role_statements(synth, role_id) if s["Effect"] == "Allow"
+            for action in _as_list(s["Action"]) for resource in _as_list(s["Resource"])}
+
+
+def _declared(name: str) -> set[tuple[str, str]]:
+    """(action, resource key) pairs of policies.GRANTS[name]."""
+    pairs: set[tuple[str, str]] = set()
+    for grant in GRANTS[name]:
+        if isinstance(grant, Table):
+            pairs |= {(a, "table") for a in grant.actions}
+        elif isinstance(grant, Objects):
+            pairs |= {(a, f"objects:{p}") for a in grant.actions for p in grant.prefixes}
+        elif isinstance(grant, ListBucket):
+            pairs.add(("s3:ListBucket", "bucket"))
+        elif isinstance(grant, Send):
+            pairs |= {(a, f"queue:{q}") for a in SEND_ACTIONS for q in grant.queues}
+    return pairs
+
+
+def test_every_role_holds_exactly_its_declared_grants(stage_synth: Synth) -> None:
+    # Declared grants, the consumed queue (SQS functions only), its own log group:
+    # nothing more, nothing less.
+    queue_names = {logical: name.removeprefix(resource_name(stage_synth.stage, ""))
+                   for name, (logical, _) in _queues_by_name(stage_synth).items()}
+    for name, props in _functions(stage_synth).items():
+        expected = _declared(name)
+        expected |= {(a, f"logs:/aws/lambda/{props['FunctionName']}") for a in LOG_ACTIONS}
+        event = _sqs_event(props)
+        if event is not None:
+            queue = queue_names[_ref_id(event["Queue"]) or ""]
+            expected |= {(a, f"queue:{queue}") for a in CONSUME_ACTIONS}
+        assert _held(stage_synth, _ref_id(props["Role"]) or "") == expected, name
 
 
 def test_no_dynamodb_action_that_does_not_exist(stage_synth: Synth) -> None:
@@ -350,3 +417,87 @@ def test_errors_and_throttles_alarm_for_every_function(stage_synth: Synth) -> No
             alarmed[props["MetricName"]].add(dimension["Value"])
             assert props["AlarmActions"]
     assert alarmed == {"Errors": names, "Throttles": names}
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+def test_schedule_rule_invokes_its_function_with_retries_and_a_dlq(stage_synth: Synth) -> None:
+    resources = stage_synth.template["Resources"]
+    functions = {f["Properties"]["FunctionName"]: logical
+                 for logical, f in stage_synth.resources("AWS::Serverless::Function").items()}
+    queues = _queues_by_name(stage_synth)
+    rules = stage_synth.resources("AWS::Events::Rule")
+    assert len(rules) == len(SCHEDULED)
+    for name, expression in SCHEDULED.items():
+        function_id = functions[resource_name(stage_synth.stage, name)]
+        # Chalice's SAM Schedule event is gone: SAM makes no second, unguarded rule.
+        assert "Events" not in resources[function_id]["Properties"]
+        (rule_id, rule), = [(r_id, r) for r_id, r in rules.items()
+                            if r["Properties"]["Name"] == resource_name(
+                                stage_synth.stage, f"{name}-event")]
+        props = rule["Properties"]
+        assert props["ScheduleExpression"] == expression
+        assert props["State"] == "ENABLED"
+        assert "RoleArn" not in props  # Lambda's resource policy lets the rule invoke
+        (target,) = props["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
+        assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3,
+                                         "MaximumEventAgeInSeconds": 300}
+        dlq_id, dlq = queues[resource_name(stage_synth.stage, f"{name}-dlq")]
+        assert _ref_id(target["DeadLetterConfig"]["Arn"]) == dlq_id
+        assert dlq["SqsManagedSseEnabled"] is True
+        assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+        # Only EventBridge, only from this rule, may send to the DLQ.
+        (policy,) = [p["Properties"] for p in stage_synth.resources(
+            "AWS::SQS::QueuePolicy").values()
+            if [_ref_id(q) for q in p["Properties"]["Queues"]] == [dlq_id]]
+        (allow,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+        assert allow["Principal"] == {"Service": "events.amazonaws.com"}
+        assert allow["Action"] == "sqs:SendMessage"
+        assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": {
+            "Fn::GetAtt": [rule_id, "Arn"]}}}
+        # The function may be invoked by this rule only.
+        (permission,) = [p["Properties"] for p in stage_synth.resources(
+            "AWS::Lambda::Permission").values()
+            if p["Properties"]["Principal"] == "events.amazonaws.com"]
+        assert permission["Action"] == "lambda:InvokeFunction"
+        assert _ref_id(permission["FunctionName"]) == function_id
+        assert permission["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
+        # Lambda's own async retries are off: the next run is the retry.
+        (invoke,) = [c["Properties"] for c in stage_synth.resources(
+            "AWS::Lambda::EventInvokeConfig").values()
+            if _ref_id(c["Properties"]["FunctionName"]) == function_id]
+        assert invoke["MaximumRetryAttempts"] == 0
+        assert invoke["MaximumEventAgeInSeconds"] == 300
+        assert invoke["Qualifier"] == "$LATEST"
+
+
+def test_scheduled_function_role_has_its_grants_and_no_queue_to_consume(
+        stage_synth: Synth) -> None:
+    functions = _functions(stage_synth)
+    for name in SCHEDULED:
+        held = _held(stage_synth, _ref_id(functions[name]["Role"]) or "")
+        actions = {a for a, _ in held}
+        assert not actions & set(CONSUME_ACTIONS)
+        assert all("*" not in a for a in actions)
+        assert {q for a, q in held if a == "sqs:SendMessage"} == {
+            "queue:chunks", "queue:splits", "queue:verify"}
+        assert {r for a, r in held if a == "s3:GetObject"} == {
+            "objects:chunks/", "objects:analysis/", "objects:files/"}
+        assert {r for a, r in held if a == "s3:PutObject"} == {"objects:errors/"}
+        assert ("s3:ListBucket", "bucket") in held
+        assert not {a for a, _ in held if a in ("s3:DeleteObject", "dynamodb:BatchWriteItem")}
+
+
+def test_schedule_dlq_alarm(stage_synth: Synth) -> None:
+    queues = _queues_by_name(stage_synth)
+    for name in SCHEDULED:
+        dlq_id, _ = queues[resource_name(stage_synth.stage, f"{name}-dlq")]
+        alarms = [a["Properties"] for a in stage_synth.resources(
+            "AWS::CloudWatch::Alarm").values()
+            if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+            and _ref_id(a["Properties"]["Dimensions"][0]["Value"]) == dlq_id]
+        (alarm,) = alarms
+        assert alarm["Threshold"] == 0
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["AlarmActions"]
