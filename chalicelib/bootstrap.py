@@ -8,7 +8,15 @@ from functools import lru_cache
 from chalicelib.adapters.telemetry import EmfMetrics
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.deliverability import TtlPolicy
+from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.auth import AuthService
+from chalicelib.services.file_source import FileRowSource
+from chalicelib.services.import_analysis import ImportAnalyser
+from chalicelib.services.import_chunks import ChunkProcessor
+from chalicelib.services.import_lifecycle import ImportLifecycle
+from chalicelib.services.import_report import ErrorReport
+from chalicelib.services.import_split import ImportSplitter
+from chalicelib.services.import_watchdog import ImportWatchdog, StallLimits
 from chalicelib.services.imports import ImportService
 from chalicelib.services.jobs import JobRunner
 from chalicelib.services.leads import LeadService
@@ -23,6 +31,11 @@ class Services:
     leads: LeadService
     jobs: JobRunner
     imports: ImportService
+    import_analyser: ImportAnalyser
+    import_splitter: ImportSplitter
+    import_chunks: ChunkProcessor
+    import_lifecycle: ImportLifecycle
+    import_watchdog: ImportWatchdog
     verification: VerificationService
     metrics: EmfMetrics
 
@@ -61,15 +74,33 @@ def build_services(settings: Settings) -> Services:
                         max_batch=settings.max_batch_leads)
     # A worker gets most of its function's timeout, leaving time to hand off.
     runner = JobRunner(lists, leads, queue, budget_seconds=max(budget, 40.0))
-    imports = ImportService(
-        DynamoImports(), S3Files(settings.bucket_name, settings.region), lists,
-        SqsJobQueue(settings.queue_name("splits"), settings.region),
-        SqsJobQueue(settings.queue_name("chunks"), settings.region), verification,
-        max_upload_bytes=settings.max_upload_bytes,
-        upload_url_seconds=settings.upload_url_seconds, chunk_rows=settings.chunk_rows,
-        metrics=metrics)
-    return Services(auth=AuthService(repo), lists=lists, leads=leads, jobs=runner,
-                    imports=imports, verification=verification, metrics=metrics)
+    import_store = DynamoImports()
+    files = S3Files(settings.bucket_name, settings.region)
+    analyses = AnalysisStore(files)
+    report = ErrorReport(files)
+    source = FileRowSource(files, max_bytes=settings.max_upload_bytes)
+    chunks_queue = SqsJobQueue(settings.queue_name("chunks"), settings.region)
+    splits_queue = SqsJobQueue(settings.queue_name("splits"), settings.region)
+    lifecycle = ImportLifecycle(import_store, analyses, splits_queue)
+    imports = ImportService(import_store, files, analyses, lists, lifecycle, report,
+                            max_upload_bytes=settings.max_upload_bytes,
+                            upload_url_seconds=settings.upload_url_seconds)
+    chunks = ChunkProcessor(import_store, files, analyses, lists, lifecycle, report,
+                            verification, metrics)
+    analysing, splitting, chunk_stall = settings.stall_seconds
+    watchdog = ImportWatchdog(
+        import_store, files, lists, lifecycle, chunks,
+        uploads_queue=SqsJobQueue(settings.queue_name("uploads"), settings.region),
+        splits_queue=splits_queue, chunks_queue=chunks_queue,
+        limits=StallLimits(analysing, splitting, chunk_stall, settings.stall_resumes))
+    return Services(
+        auth=AuthService(repo), lists=lists, leads=leads, jobs=runner, imports=imports,
+        import_analyser=ImportAnalyser(import_store, files, source, analyses, lists, lifecycle),
+        import_splitter=ImportSplitter(import_store, files, source, analyses, lists, lifecycle,
+                                       chunks_queue, verification,
+                                       chunk_rows=settings.chunk_rows),
+        import_chunks=chunks, import_lifecycle=lifecycle, import_watchdog=watchdog,
+        verification=verification, metrics=metrics)
 
 
 @lru_cache(maxsize=1)

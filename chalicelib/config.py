@@ -32,6 +32,10 @@ class Settings:
     dns_max_ttl: int
     dns_unknown_ttl: int
     verify_retry_delays: tuple[int, ...]
+    # Import watchdog: seconds without progress per stage, and resumes before
+    # an import fails as stalled (services/import_watchdog.py).
+    stall_seconds: tuple[float, float, float] = (900.0, 1800.0, 600.0)
+    stall_resumes: int = 3
 
     @property
     def is_local(self) -> bool:
@@ -86,4 +90,14 @@ def get_settings() -> Settings:
         verify_retry_delays=tuple(
             int(x) for x in os.environ.get("LEADPIPE_VERIFY_RETRY_DELAYS", "120,900,900").split(",")
             if x.strip()),
+        stall_seconds=_stall_seconds(os.environ.get("LEADPIPE_STALL_SECONDS", "900,1800,600")),
+        stall_resumes=_int("LEADPIPE_STALL_RESUMES", 3),
     )
+
+
+def _stall_seconds(raw: str) -> tuple[float, float, float]:
+    """`analysing,splitting,chunks` seconds."""
+    parts = [float(x) for x in raw.split(",")]
+    if len(parts) != 3:
+        raise ValueError("LEADPIPE_STALL_SECONDS is analysing,splitting,chunks seconds")
+    return parts[0], parts[1], parts[2]

@@ -86,6 +86,7 @@ class LeadModel(_Table):
     updated_at = UnicodeAttribute()
     version = NumberAttribute(default=0)
     source = JSONAttribute(null=True)
+    import_mark = UnicodeAttribute(null=True)
 
 
 class CounterModel(_Table):
@@ -166,9 +167,19 @@ class ImportModel(_Table):
     v_invalid = NumberAttribute(default=0)
     v_unknown = NumberAttribute(default=0)
     v_none = NumberAttribute(default=0)
+    updated = NumberAttribute(default=0)
+    unchanged = NumberAttribute(default=0)
+    source_kind = UnicodeAttribute(null=True)  # "file" (the default) or a connected source
+    mode = UnicodeAttribute(null=True)  # skip (the default), fill_empty, overwrite
     started_at = UnicodeAttribute(null=True)
     finished_at = UnicodeAttribute(null=True)
+    progressed_at = UnicodeAttribute(null=True)
+    resumes = NumberAttribute(default=0)
     error = JSONAttribute(null=True)
+
+
+# The registry of imports that are analysing or running, read by the watchdog.
+ACTIVE_IMPORTS_PK = "IMPORTS#ACTIVE"
 
 
 def import_key(import_id: str) -> tuple[str, str]:

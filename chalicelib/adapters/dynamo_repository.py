@@ -69,6 +69,7 @@ def _lead_to_model(lead: Lead, shards: int) -> LeadModel:
         updated_at=lead.updated_at,
         version=lead.version,
         source=dict(lead.source) if lead.source else None,
+        import_mark=lead.import_mark,
     )
 
 
@@ -102,6 +103,7 @@ def _lead_from_model(m: LeadModel) -> Lead:
         updated_at=m.updated_at,
         version=int(m.version or 0),
         source=m.source or None,
+        import_mark=m.import_mark,
     )
 
 

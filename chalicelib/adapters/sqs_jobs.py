@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -23,7 +24,7 @@ class SqsJobQueue:
             self._url = self._client.get_queue_url(QueueName=self._queue_name)["QueueUrl"]
         return self._client, self._url
 
-    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None:
+    def send(self, job: Mapping[str, Any], delay_seconds: int = 0) -> None:
         client, url = self._ensure()
         extra = {"DelaySeconds": min(900, delay_seconds)} if delay_seconds > 0 else {}
         client.send_message(QueueUrl=url, MessageBody=json.dumps(job), **extra)

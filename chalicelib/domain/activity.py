@@ -9,6 +9,7 @@ from chalicelib.domain.lead import Lead
 
 ACTIVITY_TYPES = (
     "created", "imported", "edited", "status_changed", "note_added", "tags_changed", "verified",
+    "updated_by_import",
 )
 MAX_NOTE_LENGTH = 5000
 # Fields whose change is reported on its own line of the timeline, not as "edited".

@@ -94,3 +94,13 @@ class PayloadTooLarge(LeadpipeError):
 
     code = "payload_too_large"
     status = 413
+
+
+class DropMessage(LeadpipeError):
+    """A queue message that can never succeed (malformed, its list deleted): drop it.
+
+    SQS handlers retry every other exception (a bug, a throttle, a timeout) until
+    the DLQ handler settles what it was for; only this one is dropped, logged.
+    """
+
+    code = "message_dropped"

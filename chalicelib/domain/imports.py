@@ -1,4 +1,4 @@
-"""Imports: their lifecycle, and turning one file row into lead fields.
+"""Import rows: turning one row of a source into lead fields, and cutting rows into chunks.
 
 A row is rejected only for what makes it unusable: its identity field is
 missing or invalid, it has more cells than the header, or it repeats a person
@@ -20,17 +20,15 @@ from chalicelib.domain.fingerprint_table import FirstOccurrences
 from chalicelib.domain.lead import parse_lead_fields
 from chalicelib.domain.linkedin import normalise_linkedin_url
 from chalicelib.domain.phone import normalise_phone
-from chalicelib.domain.statuses import LEAD_STATUSES, VERDICT_STATUSES
+from chalicelib.domain.statuses import LEAD_STATUSES
 
-IMPORT_STATUSES = (
-    "awaiting_upload", "analysing", "ready", "running", "completed",
-    "completed_with_errors", "failed",
-)
-FINISHED = frozenset({"completed", "completed_with_errors", "failed"})
 LIST_TARGETS = frozenset({"emails", "phones", "tags"})
 PREVIEW_ROWS = 10
 SAMPLE_ROWS = 1000
 _TAG_SPLIT = re.compile(r"[,;|]")
+# Alternates in one cell (a JSON array arrives joined with "; "): an address
+# cannot hold these unquoted; a phone may hold ";ext=", so only "; " splits it.
+_LIST_SPLIT = {"tags": _TAG_SPLIT, "emails": _TAG_SPLIT, "phones": re.compile(r";\s+|\|")}
 _STATUS_WORDS = {s.replace("_", ""): s for s in LEAD_STATUSES}
 
 # Stable reason codes of the error report, with the message each one carries.
@@ -45,91 +43,10 @@ REASONS = {
     "duplicate_in_file": "The same person appears earlier in the file",
     "duplicate_in_list": "The person is already in the list",
     "processing_failed": "The row could not be processed; import it again",
+    "stalled": "The import stopped before this row was processed; import it again",
+    "invalid_json": "The record is not valid JSON or not an object",
+    "too_deeply_nested": "The record is nested more than 5 levels deep",
 }
-
-
-@dataclass(frozen=True)
-class ImportCounts:
-    saved: int = 0
-    duplicates: int = 0
-    invalid: int = 0
-
-    def plus(self, other: ImportCounts) -> ImportCounts:
-        return ImportCounts(self.saved + other.saved, self.duplicates + other.duplicates,
-                            self.invalid + other.invalid)
-
-    @property
-    def rows(self) -> int:
-        return self.saved + self.duplicates + self.invalid
-
-    def as_dict(self) -> dict[str, int]:
-        return {"saved": self.saved, "duplicates": self.duplicates, "invalid": self.invalid}
-
-
-def verification_counts(saved: int, verdicts: Mapping[str, int]) -> dict[str, int]:
-    """The import's saved leads by email status; what has no verdict yet is pending.
-
-    `verdicts` are counted once per verification batch, which may land a moment
-    before its chunk's `saved`: pending never goes below zero meanwhile.
-    """
-    counts = {status: int(verdicts.get(status, 0)) for status in (*VERDICT_STATUSES, "none")}
-    return {"pending": max(0, saved - sum(counts.values())), **counts}
-
-
-@dataclass(frozen=True)
-class ImportJob:
-    id: str
-    workspace: str
-    list_id: str
-    filename: str
-    status: str
-    created_at: str
-    updated_at: str
-    object_key: str
-    default_region: str
-    auto_start: bool = False
-    sheet: str | None = None
-    mapping: Mapping[str, str | None] = field(default_factory=dict)
-    file: Mapping[str, Any] | None = None
-    preview: Sequence[Mapping[str, Any]] = ()
-    sample_summary: Mapping[str, Any] | None = None
-    total_rows: int | None = None
-    chunks_total: int | None = None
-    chunks_done: int = 0
-    counts: ImportCounts = ImportCounts()
-    started_at: str | None = None
-    finished_at: str | None = None
-    error: Mapping[str, str] | None = None
-    verification: Mapping[str, int] | None = None
-
-    @property
-    def processed_rows(self) -> int:
-        return self.counts.rows
-
-    @property
-    def progress(self) -> int:
-        if self.status in FINISHED:
-            return 100
-        if not self.total_rows:
-            return 0
-        return min(99, self.processed_rows * 100 // self.total_rows)
-
-    def to_api(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.id, "list_id": self.list_id, "filename": self.filename,
-            "status": self.status, "created_at": self.created_at,
-            "updated_at": self.updated_at, "default_region": self.default_region,
-            "file": dict(self.file) if self.file else None,
-            "mapping": dict(self.mapping), "preview": list(self.preview),
-            "sample_summary": dict(self.sample_summary) if self.sample_summary else None,
-            "total_rows": self.total_rows, "processed_rows": self.processed_rows,
-            "progress": self.progress, "counts": self.counts.as_dict(),
-            "started_at": self.started_at, "finished_at": self.finished_at,
-            "error": dict(self.error) if self.error else None,
-        }
-        if self.verification is not None:
-            data["verification"] = dict(self.verification)
-        return data
 
 
 @dataclass
@@ -173,7 +90,7 @@ def row_payload(cells: Sequence[str], columns: Sequence[tuple[int, str]],
         if not value or not value.strip():
             continue
         if target in LIST_TARGETS:
-            parts = _TAG_SPLIT.split(value) if target == "tags" else [value]
+            parts = _LIST_SPLIT[target].split(value)
             payload.setdefault(target, []).extend(p for p in parts if p.strip())
         elif target.startswith("custom:"):
             custom[target[7:]] = value
@@ -213,8 +130,17 @@ def _drop(payload: dict[str, Any], error_field: str) -> None:
 
 
 def convert_row(number: int, cells: Sequence[str], columns: Sequence[tuple[int, str]],
-                header_width: int, identity: str, default_region: str) -> RowResult:
+                header_width: int, identity: str, default_region: str, *,
+                problem: str | None = None, problem_message: str | None = None) -> RowResult:
+    """One row → lead fields, or the reasons it cannot be saved.
+
+    `problem` is a reason the reader already found (a malformed JSON record):
+    the row is rejected with it.
+    """
     result = RowResult(number)
+    if problem is not None:
+        result.errors.append(FieldError("row", problem, problem_message or problem))
+        return result
     if len(cells) > header_width and any(c.strip() for c in cells[header_width:]):
         result.errors.append(FieldError("row", "ragged_row",
                                         f"{len(cells)} cells for {header_width} columns"))
@@ -290,7 +216,9 @@ def identity_key(raw: str, identity: str, region: str) -> str | None:
         return None
 
 
-ChunkRow = list[Any]  # [row number, cells, row of the earlier occurrence or None]
+# [row number, cells, row of the earlier occurrence or None, reader problem or None,
+#  its message or None]; the last two are left out when there is no problem.
+ChunkRow = list[Any]
 
 
 def split_chunks(rows: Iterable[Any], *, width: int, identity_index: int, identity: str,
@@ -306,6 +234,13 @@ def split_chunks(rows: Iterable[Any], *, width: int, identity_index: int, identi
     for row in rows:
         cells = row.cells
         earlier = None
+        problem = getattr(row, "problem", None)
+        if problem is not None:
+            chunk.append([row.number, cells, None, problem, getattr(row, "problem_message", None)])
+            if len(chunk) >= chunk_rows:
+                yield chunk
+                chunk = []
+            continue
         ragged = len(cells) > width and any(c.strip() for c in cells[width:])
         raw = cells[identity_index] if identity_index < len(cells) else ""
         if raw.strip() and not ragged:

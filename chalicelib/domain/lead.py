@@ -63,6 +63,10 @@ class Lead:
     version: int = 0
     # Where the lead came from when not the API, e.g. {"import_id", "row", "filename"}.
     source: Mapping[str, Any] | None = None
+    # The import that last updated this lead (fill_empty/overwrite): a
+    # redelivered chunk sees its own mark and counts the row updated again
+    # without writing it twice. Internal: not in the API.
+    import_mark: str | None = None
 
     def identity_value(self, identity: str) -> str | None:
         value = getattr(self, identity)
@@ -74,6 +78,7 @@ class Lead:
     def to_api(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("version")
+        data.pop("import_mark")
         data["emails"] = list(self.emails)
         data["phones"] = list(self.phones)
         data["tags"] = list(self.tags)

@@ -9,24 +9,24 @@ from chalicelib.entrypoints.sqs_records import each_record
 
 
 def on_upload_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return each_record(records, services().imports.on_s3_event)
+    return each_record(records, services().import_analyser.on_upload)
 
 
 def on_split_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return each_record(records, lambda body: services().imports.split(str(body["import_id"])))
+    return each_record(records, services().import_splitter.on_message)
 
 
 def on_chunk_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return each_record(records, services().imports.process_chunk)
+    return each_record(records, services().import_chunks.on_message)
 
 
 def on_chunk_dlq_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return each_record(records, services().imports.salvage_chunk)
+    return each_record(records, services().import_chunks.salvage)
 
 
 def on_split_dlq_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return each_record(records, services().imports.fail_split)
+    return each_record(records, services().import_splitter.fail_split)
 
 
 def on_upload_dlq_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return each_record(records, services().imports.fail_analysis)
+    return each_record(records, services().import_analyser.fail_analysis)

@@ -7,26 +7,34 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters.telemetry import logger
-from chalicelib.domain.errors import LeadpipeError
+from chalicelib.domain.errors import DropMessage, NotFound
 
 
 def each_record(records: list[dict[str, Any]],
                 handle: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """Run `handle` on each message body; only failed messages are redelivered.
 
-    A message that can never succeed (bad JSON, unknown job, object gone) is
-    dropped with a log line, not retried into the DLQ; logs carry no lead data.
+    Dropped, with a log line: a body that is not a JSON object, and whatever
+    raises DropMessage or NotFound (malformed for its queue, its list or
+    import deleted): these can never succeed. Everything else (a bug, a
+    throttle, a timeout) is retried and, if it keeps failing, reaches the
+    queue's DLQ handler, which settles what it was for. Logs carry no lead data.
     """
     failures: list[dict[str, str]] = []
     for record in records:
         message_id = record["messageId"]
         try:
             body = json.loads(record["body"])
-            if not isinstance(body, dict):
-                raise ValueError("message body is not an object")
+        except ValueError:
+            logger.warning("dropping message %s: its body is not JSON", message_id)
+            continue
+        if not isinstance(body, dict):
+            logger.warning("dropping message %s: its body is not an object", message_id)
+            continue
+        try:
             handle(body)
-        except (ValueError, KeyError, TypeError, LeadpipeError):
-            logger.exception("dropping message %s", message_id)
+        except (DropMessage, NotFound) as exc:
+            logger.warning("dropping message %s: %s (%s)", message_id, exc.message, exc.code)
         except Exception:
             logger.exception("message %s failed; it will be retried", message_id)
             failures.append({"itemIdentifier": message_id})

@@ -12,13 +12,10 @@ from typing import Any
 
 from chalicelib.domain.bulk import BulkRequest
 from chalicelib.domain.cursor import LeadPosition
+from chalicelib.domain.job_messages import CopyListJob, PurgeListJob, parse_job
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import JobQueue
-
-
-class UnknownJob(ValueError):
-    """A message on the jobs queue that no handler understands."""
 
 
 class JobRunner:
@@ -29,24 +26,21 @@ class JobRunner:
         self._jobs = jobs
         self._budget = budget_seconds
 
-    def run(self, job: Mapping[str, Any]) -> None:
+    def run(self, body: Mapping[str, Any]) -> None:
         deadline = time.monotonic() + self._budget
-        kind = job.get("type")
-        if kind == "purge_list":
-            done = self._lists.purge(job["list_id"], job["workspace"], job["identity"],
-                                     int(job["shards"]), deadline=deadline)
+        job = parse_job(body)
+        if isinstance(job, PurgeListJob):
+            done = self._lists.purge(job.list_id, job.workspace, job.identity, job.shards,
+                                     deadline=deadline)
             if not done:
-                self._jobs.send(dict(job))
-        elif kind == "copy_list":
-            copy = self._lists.get(job["workspace"], job["copy_id"])
-            position = LeadPosition.decode(job["position"]) if job.get("position") \
-                else None
-            self._lists.continue_copy(job["workspace"], job["source_id"], copy.id, position,
-                                      deadline=deadline)
-        elif kind == "bulk":
-            lst = self._lists.get(job["workspace"], job["list_id"])
-            position = LeadPosition.decode(job["position"], lst.shards)
-            self._leads.continue_bulk(lst, BulkRequest.from_job(job["request"]), position,
+                self._jobs.send(job.to_body())
+        elif isinstance(job, CopyListJob):
+            copy = self._lists.get(job.workspace, job.copy_id)
+            position = LeadPosition.decode(job.position) if job.position else None
+            self._lists.continue_copy(job.workspace, job.source_id, copy.id, position,
                                       deadline=deadline)
         else:
-            raise UnknownJob(f"unknown job type {kind!r}")
+            lst = self._lists.get(job.workspace, job.list_id)
+            position = LeadPosition.decode(job.position, lst.shards)
+            self._leads.continue_bulk(lst, BulkRequest.from_job(job.request), position,
+                                      deadline=deadline)

@@ -25,6 +25,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.job_messages import BulkJob
 from chalicelib.domain.lead import Lead, check_identity, fresh_email_status, parse_lead_fields
 from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_list import LeadList
@@ -199,8 +200,8 @@ class LeadService:
             if lead_filter.matches(lead) and self._apply_bulk(lst, request, lead):
                 affected += 1
             if time.monotonic() > deadline:
-                self._jobs.send({"type": "bulk", "workspace": lst.workspace, "list_id": lst.id,
-                                 "request": request.to_job(), "position": position.encode()})
+                self._jobs.send(BulkJob(lst.workspace, lst.id, request.to_job(),
+                                        position.encode()).to_body())
                 return affected, False
         return affected, True
 

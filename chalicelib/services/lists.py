@@ -12,6 +12,7 @@ from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.cursor import LeadPosition, decode_cursor, encode_cursor
 from chalicelib.domain.errors import BadRequest, DuplicateLead, NotFound
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.job_messages import CopyListJob, PurgeListJob
 from chalicelib.domain.lead_list import (
     LeadList,
     parse_duplicate,
@@ -70,8 +71,7 @@ class ListService:
         """The list disappears at once; its leads are purged in the background."""
         lst = self.get(workspace, list_id)
         # Enqueue first: if the send fails the list is still there, nothing orphaned.
-        self._jobs.send({"type": "purge_list", "list_id": lst.id, "workspace": workspace,
-                         "identity": lst.identity, "shards": lst.shards})
+        self._jobs.send(PurgeListJob(lst.id, workspace, lst.identity, lst.shards).to_body())
         self._repo.delete_list_record(lst)
 
     def duplicate(self, workspace: str, list_id: str, payload: Mapping[str, Any]) -> LeadList:
@@ -109,9 +109,8 @@ class ListService:
                 with contextlib.suppress(DuplicateLead):
                     self._repo.insert_lead(copy, clone, activity)
                 if time.monotonic() > deadline:
-                    self._jobs.send({"type": "copy_list", "workspace": workspace,
-                                     "source_id": source.id, "copy_id": copy.id,
-                                     "position": position.encode()})
+                    self._jobs.send(CopyListJob(workspace, source.id, copy.id,
+                                                position.encode()).to_body())
                     return copy
         copy = LeadList(**{**copy.__dict__, "copy_status": None, "updated_at": utc_now_iso()})
         self._repo.save_list(copy)

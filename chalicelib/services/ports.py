@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.cursor import LeadPosition
+from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
+from chalicelib.domain.row_reader import Row
 
 
 class JobQueue(Protocol):
@@ -59,3 +63,79 @@ class Repository(Protocol):
 
     def purge_shard_page(self, list_id: str, identity: str, shard: int,
                          page_size: int = 100) -> int: ...
+
+
+class QueueSender(Protocol):
+    """Sends one message body to one queue (SQS), optionally delayed."""
+
+    def send(self, job: Mapping[str, Any]) -> None: ...
+
+
+class FileStore(Protocol):
+    """Objects of the files bucket (S3): uploads, analysed copies, chunks, reports."""
+
+    def presigned_post(self, key: str, max_bytes: int, expires: int) -> dict[str, Any]: ...
+    def head(self, key: str) -> tuple[int, str] | None: ...
+    def read_head(self, key: str, length: int, etag: str | None = ...) -> bytes: ...
+    def open_stream(self, key: str, etag: str | None = ...) -> Any: ...
+    def download(self, key: str, path: str, etag: str | None = ...) -> None: ...
+    def put_bytes(self, key: str, data: bytes, content_type: str = ...) -> None: ...
+    def get_bytes(self, key: str) -> bytes | None: ...
+    def keys(self, prefix: str) -> Iterator[str]: ...
+    def delete(self, key: str) -> None: ...
+    def copy(self, source: str, target: str, etag: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    """What saving one new lead came to: saved, or a duplicate of `lead_id`."""
+
+    status: str  # "saved" | "duplicate"
+    lead_id: str
+    new: bool  # this call (or an earlier delivery of it) created the lead
+
+
+@dataclass(frozen=True)
+class LeadUpdate:
+    """One existing lead rewritten by an import row, if still at `before.version`."""
+
+    before: Lead
+    after: Lead
+    activity: Activity
+
+
+class ImportStore(Protocol):
+    """Import records, their chunks, and the lead writes of import chunks."""
+
+    def create(self, job: ImportJob) -> None: ...
+    def get(self, import_id: str) -> ImportJob | None: ...
+    def update(self, import_id: str, *, expect_status: Iterable[str] | None = None,
+               **fields: Any) -> bool: ...
+    def list_ids(self, list_id: str, limit: int,
+                 after: str | None) -> tuple[list[str], str | None]: ...
+    def active_ids(self) -> list[str]: ...
+    def forget_active(self, import_id: str) -> None: ...
+    def chunk_done(self, import_id: str, number: int) -> bool: ...
+    def done_chunks(self, import_id: str) -> set[int]: ...
+    def save_leads(self, lst: LeadList, leads: Sequence[Lead]) -> list[SaveOutcome]: ...
+    def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
+    def update_leads(self, lst: LeadList, updates: Sequence[LeadUpdate]) -> list[bool]: ...
+    def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
+                     shard_increments: dict[int, int], no_email: int = ...) -> bool: ...
+
+
+class RowSource(Protocol):
+    """Where an import's rows come from: a header row, then data rows.
+
+    An uploaded file today; a Google Sheet, a CRM page or a JSON document are
+    other implementations of the same two steps, and feed the same pipeline.
+    """
+
+    def prepare(self, job: ImportJob) -> dict[str, Any]:
+        """Check the source and pin the version analysed; what later reads need."""
+        ...
+
+    def open_rows(self, job: ImportJob, info: Mapping[str, Any], *,
+                  sample: bool) -> AbstractContextManager[Iterator[Row]]:
+        """All rows, the header first; `sample` may stop after the first ones."""
+        ...

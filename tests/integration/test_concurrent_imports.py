@@ -50,7 +50,7 @@ def _scenario(endpoint: str) -> dict[str, Any]:
     svc = services()
     lst = svc.lists.create("race", {"name": "Overlap"})
     # small chunks so the two imports interleave at many points
-    svc.imports._chunk_rows = 50
+    svc.import_splitter._chunk_rows = 50
     jobs = []
     for name, people, upper in (("a.csv", FILE_A, False), ("b.csv", FILE_B, True)):
         job, form = svc.imports.create("race", lst.id, {"filename": name, "auto_start": True})

@@ -356,7 +356,7 @@ def _check_utf16_big_preview(api: Api, lid: str, job: dict[str, Any]) -> None:
 
 
 def _small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services().imports, "_chunk_rows", 2)
+    monkeypatch.setattr(services().import_splitter, "_chunk_rows", 2)
 
 
 def _check_blank_lines(api: Api, lid: str, job: dict[str, Any]) -> None:
@@ -653,6 +653,7 @@ def test_corpus(case: Case, checked_api: Api, pump: Any, tmp_path: Path,
     api = checked_api
     if case.max_bytes is not None:
         monkeypatch.setattr(services().imports, "_max_bytes", case.max_bytes)
+        monkeypatch.setattr(services().import_analyser._source, "_max_bytes", case.max_bytes)
     if case.setup is not None:
         case.setup(monkeypatch)
     data = case.data(tmp_path) if callable(case.data) else case.data
@@ -679,7 +680,8 @@ def test_corpus(case: Case, checked_api: Api, pump: Any, tmp_path: Path,
         assert case.counts is not None, job["counts"]
         assert job["status"] == case.status, job
         saved, duplicates, invalid = case.counts
-        assert job["counts"] == {"saved": saved, "duplicates": duplicates, "invalid": invalid}
+        assert job["counts"] == {"saved": saved, "updated": 0, "unchanged": 0,
+                                 "duplicates": duplicates, "invalid": invalid}
         report = {int(r["row"]): (r["outcome"], r["codes"])
                   for r in _report_rows(api, job["id"])}
         assert report == case.report
@@ -723,7 +725,7 @@ def _check_invariants(api: Api, pump: Any, lid: str, job: dict[str, Any]) -> Non
         assert len(rejected_rows) == counts["duplicates"] + counts["invalid"]
         assert all(r["codes"] for r in report)
     else:
-        assert counts == {"saved": 0, "duplicates": 0, "invalid": 0}
+        assert counts == {"saved": 0, "updated": 0, "unchanged": 0, "duplicates": 0, "invalid": 0}
         assert lead_count == 0
 
 
@@ -798,7 +800,8 @@ def test_second_upload_after_analysis_is_not_what_gets_imported(
     done = wait_status(api, pump, job["id"], *FINISHED)
     # the file that was analysed and previewed is the file that is imported
     assert [lead["email"] for lead in _leads(api, lid)] == ["first@example.com"]
-    assert done["counts"] == {"saved": 1, "duplicates": 0, "invalid": 0}
+    assert done["counts"] == {"saved": 1, "updated": 0, "unchanged": 0,
+                              "duplicates": 0, "invalid": 0}
     _no_handler_crash(handler_errors)
 
 

@@ -63,7 +63,8 @@ def test_messy_csv_analyse_preview_start_and_report(api: Api, pump):
     done = wait_status(api, pump, job["id"], "completed", "completed_with_errors", "failed")
     # THEN every row is accounted for exactly
     assert done["status"] == "completed", done
-    assert done["counts"] == {"saved": 3, "duplicates": 1, "invalid": 2}
+    assert done["counts"] == {"saved": 3, "updated": 0, "unchanged": 0,
+                              "duplicates": 1, "invalid": 2}
     assert done["total_rows"] == 6 and done["processed_rows"] == 6 and done["progress"] == 100
     assert api.get(f"/lists/{lid}").json_body["lead_count"] == 3
     grace = api.get(f"/lists/{lid}/leads?q=grace").json_body["items"][0]
@@ -92,7 +93,8 @@ def test_reimport_saves_nothing_and_reports_every_row_as_duplicate(api: Api, pum
     api.patch(f"/lists/{lid}/leads/{lead['id']}", {"status": "replied"})
     second = upload(api, lid, data, auto_start=True)
     done = wait_status(api, pump, second["id"], "completed")
-    assert done["counts"] == {"saved": 0, "duplicates": 3, "invalid": 0}
+    assert done["counts"] == {"saved": 0, "updated": 0, "unchanged": 0,
+                              "duplicates": 3, "invalid": 0}
     assert api.get(f"/lists/{lid}").json_body["lead_count"] == 3
     assert api.get(f"/lists/{lid}/leads/{lead['id']}").json_body["status"] == "replied"
     report = list(csv.DictReader(io.StringIO(
@@ -104,7 +106,7 @@ def test_chunk_delivered_twice_counts_once(api: Api, pump, monkeypatch):
     # GIVEN an import split into several chunks
     from chalicelib.bootstrap import services
 
-    monkeypatch.setattr(services().imports, "_chunk_rows", 2)
+    monkeypatch.setattr(services().import_splitter, "_chunk_rows", 2)
     lid = api.new_list()["id"]
     rows = "".join(f"p{i}@example.com\n" for i in range(7))
     job = upload(api, lid, ("email\n" + rows).encode(), auto_start=True)
@@ -130,7 +132,8 @@ def test_chunk_delivered_twice_counts_once(api: Api, pump, monkeypatch):
     # THEN counts and the list are exact
     done = api.get(f"/imports/{job['id']}").json_body
     assert done["status"] == "completed"
-    assert done["counts"] == {"saved": 7, "duplicates": 0, "invalid": 0}
+    assert done["counts"] == {"saved": 7, "updated": 0, "unchanged": 0,
+                              "duplicates": 0, "invalid": 0}
     assert api.get(f"/lists/{lid}").json_body["lead_count"] == 7
     assert len(api.get(f"/lists/{lid}/leads?limit=50").json_body["items"]) == 7
 
@@ -160,6 +163,7 @@ def test_upload_over_the_limit_fails_the_import(api: Api, pump, monkeypatch):
     from chalicelib.bootstrap import services
 
     monkeypatch.setattr(services().imports, "_max_bytes", 100)
+    monkeypatch.setattr(services().import_analyser._source, "_max_bytes", 100)
     lid = api.new_list()["id"]
     job = upload(api, lid, b"email\n" + b"x@example.com\n" * 20)
     failed = wait_status(api, pump, job["id"], "failed")

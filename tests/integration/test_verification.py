@@ -202,7 +202,7 @@ def test_import_shows_the_breakdown_and_redelivery_counts_once(
     from chalicelib.bootstrap import services
     from chalicelib.entrypoints.verify_handlers import on_verify_records
 
-    monkeypatch.setattr(services().imports, "_chunk_rows", 4)
+    monkeypatch.setattr(services().import_splitter, "_chunk_rows", 4)
     # GIVEN a file over several chunks with each kind of address, and rows without email
     lid = api.new_list()["id"]
     emails = [*CASES, *(f"p{i}@acme-verify.com" for i in range(6))]

@@ -23,7 +23,7 @@ from chalicelib.domain.deliverability import (
     lookup_domain,
     verdict_for,
 )
-from chalicelib.domain.imports import verification_counts
+from chalicelib.domain.import_job import verification_counts
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.verification import LeadSnapshot, plan_update
 
