@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from chalicelib.domain.import_state import ImportMode
 from tools.api_client import ApiError, LeadpipeApi
 
 app = typer.Typer(help="leadpipe: lead lists, imports and verification.", no_args_is_help=True)
@@ -179,13 +180,17 @@ def import_command(
                                    "'Column=' ignores a column."),
     region: str | None = typer.Option(None, "--region", help="Default phone region."),
     sheet: str | None = typer.Option(None, "--sheet", help="Spreadsheet sheet name."),
+    mode: ImportMode = typer.Option(ImportMode.SKIP, "--mode", help=(
+        "What rows matching a lead already in the list do: skip (a duplicate), "
+        "fill_empty (fill the lead's empty fields), overwrite (replace with non-empty "
+        "values).")),
     yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking."),
 ) -> None:
     """Upload FILE into a list: detected mapping and preview, confirm, live progress."""
     api = _api()
     try:
         code = _run_import(api, file, list_name, create, identity, _parse_maps(maps),
-                           region, sheet, yes)
+                           region, sheet, yes, mode)
     except ApiError as exc:
         raise _fail(exc) from exc
     raise typer.Exit(code)
@@ -193,7 +198,7 @@ def import_command(
 
 def _run_import(api: LeadpipeApi, file: Path, list_name: str, create: bool, identity: str,
                 mapping: dict[str, str | None], region: str | None, sheet: str | None,
-                yes: bool) -> int:
+                yes: bool, mode: ImportMode = ImportMode.SKIP) -> int:
     lst = api.find_list(list_name)
     if lst is None:
         if not create:
@@ -224,7 +229,8 @@ def _run_import(api: LeadpipeApi, file: Path, list_name: str, create: bool, iden
         if not yes and not typer.confirm("Start the import?", default=True):
             console.print(f"not started; start later: POST /imports/{job['id']}/start")
             return 0
-        job = api.call("POST", f"/imports/{job['id']}/start", json={"mapping": job["mapping"]})
+        job = api.call("POST", f"/imports/{job['id']}/start",
+                       json={"mapping": job["mapping"], "mode": mode.value})
     job = _follow(api, job)
     _show_summary(job)
     return 0 if job["status"] == "completed" else 1
@@ -278,8 +284,9 @@ def _show_summary(job: dict[str, Any]) -> None:
     counts = job["counts"]
     colour = "green" if job["status"] == "completed" else "yellow"
     console.print(f"[{colour}]{job['status']}[/{colour}]: {job['total_rows']} rows → "
-                  f"{counts['saved']} saved, {counts['duplicates']} duplicates skipped, "
-                  f"{counts['invalid']} invalid")
+                  f"{counts['saved']} saved, {counts.get('updated', 0)} updated, "
+                  f"{counts.get('unchanged', 0)} unchanged, "
+                  f"{counts['duplicates']} duplicates skipped, {counts['invalid']} invalid")
     if job.get("error"):
         console.print(f"{job['error']['code']}: {job['error']['message']}")
     if counts["duplicates"] or counts["invalid"]:

@@ -64,7 +64,7 @@ class DynamoImports(ImportLeadWrites):
         pk, sk = import_key(job.id)
         ImportModel(pk, sk, import_id=job.id, workspace=job.workspace, list_id=job.list_id,
                     filename=job.filename, status=job.status.value,
-                    created_at=job.created_at, source_kind=job.source,
+                    created_at=job.created_at, source_kind=job.source, mode=job.mode.value,
                     updated_at=job.updated_at, object_key=job.object_key,
                     default_region=job.default_region,
                     auto_start="true" if job.auto_start else "false", sheet=job.sheet,

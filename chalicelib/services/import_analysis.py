@@ -121,7 +121,7 @@ class ImportAnalyser:
         if job.auto_start and mapping_error is None:
             ready = self._imports.get(job.id)
             if ready is not None and ready.status is ImportState.READY:
-                self._lifecycle.begin(ready, mapping)
+                self._lifecycle.begin(ready, mapping, ready.mode)
 
     def fail_analysis(self, body: Mapping[str, Any]) -> None:
         """Analysis kept failing (uploads DLQ): the import fails with a reason."""

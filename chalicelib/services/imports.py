@@ -40,7 +40,7 @@ from chalicelib.services.ports import FileStore, ImportStore
 
 TEMPLATE_COLUMNS = ("first_name", "last_name", "email", "emails", "phone", "phones", "company",
                     "job_title", "linkedin_url", "location", "notes", "tags", "status")
-_CREATE_FIELDS = ("filename", "mapping", "default_region", "auto_start", "sheet")
+_CREATE_FIELDS = ("filename", "mapping", "default_region", "auto_start", "sheet", "mode")
 
 
 def _safe_filename(name: str) -> str:
@@ -89,6 +89,7 @@ class ImportService:
             mapping = {}
         if errors or not isinstance(filename, str) or not isinstance(region, str):
             raise ValidationFailed(errors)
+        mode = parse_mode(payload.get("mode"))
         now = utc_now_iso()
         import_id = new_id("im")
         # The secret part keeps an upload aimed at another import's key from
@@ -98,7 +99,7 @@ class ImportService:
                         filename=_safe_filename(filename), status=ImportState.AWAITING_UPLOAD,
                         created_at=now, updated_at=now, object_key=key,
                         default_region=region.upper(), auto_start=bool(auto_start),
-                        sheet=sheet)
+                        sheet=sheet, mode=mode)
         self._imports.create(job)
         if mapping:
             self._analyses.store(job.id, {"mapping": mapping})
@@ -147,7 +148,8 @@ class ImportService:
         if unknown:
             raise ValidationFailed([FieldError(k, "unknown_field", f"Unknown field {k!r}")
                                     for k in sorted(unknown)])
-        mode = parse_mode(payload.get("mode"))
+        # The mode given at creation (for auto_start) unless the start names one.
+        mode = parse_mode(payload["mode"]) if "mode" in payload else job.mode
         if job.status is not ImportState.READY:
             raise Conflict(f"The import is {job.status.value}; only a ready import can start",
                            code="import_not_ready", details={"status": job.status.value})

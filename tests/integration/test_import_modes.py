@@ -143,3 +143,14 @@ def test_overwrite_status_column_and_email_change_on_a_phone_list(api: Api, pump
     entry = next(a for a in api.get(f"/lists/{lid}/leads/{lead['id']}/activity").json_body[
         "items"] if a["type"] == "updated_by_import")
     assert set(entry["data"]["changes"]) == {"email", "status"}
+
+
+def test_a_mode_given_at_creation_applies_to_auto_start(api: Api, pump):
+    lid = api.new_list()["id"]
+    run_import(api, pump, lid, FIRST, None)
+    job = upload(api, lid, CHANGED.encode(), auto_start=True, mode="fill_empty")
+    done = wait_status(api, pump, job["id"], *FINISHED)
+    assert done["mode"] == "fill_empty"
+    assert done["counts"] == counts(saved=1, updated=2, unchanged=1, duplicates=1, invalid=1)
+    bad = api.post(f"/lists/{lid}/imports", {"filename": "a.csv", "mode": "upsert"})
+    assert bad.status_code == 400 and bad.json_body["error"]["code"] == "invalid_mode"
