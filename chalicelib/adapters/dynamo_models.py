@@ -8,6 +8,8 @@ Keys (see docs/data-model.md for access patterns and capacity arithmetic):
     counter     LEAD#<list_id>#<shard>           #COUNT
     activity    LEAD#<list_id>#<shard>           A#<lead_id>#<activity_id>
     claim       CLAIM#<list_id>#<sha256(identity value)>   CLAIM
+    import      IMPORT#<import_id>               META | CHUNK#<n> | VERIFY#<batch>
+    active      IMPORTS#ACTIVE                   I#<import_id>   (the watchdog's registry)
 
 A list's leads spread over `shards` partition keys; each shard carries its own
 lead counter, so neither the leads nor the count of a big list sit on one key.
