@@ -1,4 +1,4 @@
-"""What kind of file an upload is: CSV (encoding, delimiter) or a spreadsheet.
+"""What kind of file an upload is: CSV (encoding, delimiter), a spreadsheet, or JSON.
 
 `sniff` looks at the first bytes of the file only (up to `SAMPLE_SIZE`), so the
 sample may end in the middle of a character or of a row; both are tolerated.
@@ -16,6 +16,19 @@ cp1252 wins whenever it can decode the sample; latin-1 is the fallback for the
 five bytes cp1252 leaves undefined, because latin-1 decodes every byte.
 charset-normalizer is not used: between these two it has nothing to add, and on
 short samples its guesses of other code pages are unreliable.
+
+JSON needs its name as well as its bytes: a file named .json, .jsonl or .ndjson
+whose first character (after a BOM and whitespace) is "[" is an array of
+records (kind "json"). Any other .jsonl/.ndjson is one record a line
+("jsonl"; lines that are not objects become row problems). A .json file
+starting with "{" is jsonl when it looks like it: two or more non-blank
+lines, every one starting with "{"; else it is a lone top-level object,
+refused as `json_not_array`, as is a .json holding a JSON string, number or
+literal. The same bytes under any other name stay CSV (a CSV whose first
+header starts with "[" is legal), and so does a .json file that is no JSON
+at all: the bytes decide. JSON is UTF-8 (RFC 8259); a BOM (UTF-8, UTF-16, UTF-32) or BOM-less
+UTF-16 is honoured, any other guess falls back to UTF-8, where the reader
+turns invalid bytes into U+FFFD.
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 import struct
 import zipfile
@@ -35,6 +49,8 @@ from chalicelib.domain.errors import LeadpipeError
 SAMPLE_SIZE = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
 SPREADSHEET_KINDS = frozenset({"xlsx", "xls", "ods"})
+JSON_KINDS = frozenset({"json", "jsonl"})
+KINDS = frozenset({"csv", *SPREADSHEET_KINDS, *JSON_KINDS})
 
 # Rows looked at when choosing the delimiter: enough to see past a title line
 # or a few ragged rows, few enough to stay cheap on a 1 MiB sample.
@@ -43,6 +59,9 @@ _SNIFF_ROWS = 50
 _XLSX_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xltx", ".xltm")
 _SPREADSHEET_EXTENSIONS = (*_XLSX_EXTENSIONS, ".xls", ".ods")
 _TAB_EXTENSIONS = (".tsv", ".tab")
+_JSON_EXTENSIONS = (".json", ".jsonl", ".ndjson")
+# Encodings a JSON file may be in; anything else the CSV guess finds is UTF-8 with bad bytes.
+_JSON_ENCODINGS = ("utf-8", "utf-16", "utf-32")
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_LOCAL_HEADER = b"PK\x03\x04"
@@ -90,7 +109,8 @@ class UnreadableFile(LeadpipeError):
 
     Codes: empty_file, unsupported_file_type, not_a_text_file,
     spreadsheet_too_large, corrupt_spreadsheet, sheet_not_found,
-    password_protected, cell_too_large, row_too_large.
+    password_protected, cell_too_large, row_too_large; for JSON also
+    json_not_array, malformed_json, too_many_columns.
     """
 
     code = "unreadable_file"
@@ -99,8 +119,8 @@ class UnreadableFile(LeadpipeError):
 
 @dataclass(frozen=True)
 class FileFormat:
-    kind: str  # "csv" | "xlsx" | "xls" | "ods"
-    encoding: str | None = None  # CSV only: a Python codec name
+    kind: str  # one of KINDS: "csv" | "xlsx" | "xls" | "ods" | "json" | "jsonl"
+    encoding: str | None = None  # CSV and JSON: a Python codec name
     delimiter: str | None = None  # CSV only: one of DELIMITERS
 
 
@@ -137,6 +157,10 @@ def sniff(sample: bytes, filename: str = "") -> FileFormat:
             "The file is not a text (CSV) file; upload a CSV or an Excel/ODS spreadsheet",
             code="not_a_text_file",
         )
+    if extension in _JSON_EXTENSIONS:
+        json_format = _json_format(text, encoding, extension)
+        if json_format is not None:
+            return json_format
     head = text.lstrip("\ufeff \t\r\n")[:32].lower()
     if head.startswith(_MARKUP_STARTS):
         # Some tools save HTML or XML tables with an .xls name; read as CSV they
@@ -145,6 +169,54 @@ def sniff(sample: bytes, filename: str = "") -> FileFormat:
 
     return FileFormat(kind="csv", encoding=encoding,
                       delimiter=_declared_delimiter(text) or _detect_delimiter(text, extension))
+
+
+def _json_format(text: str, encoding: str, extension: str) -> FileFormat | None:
+    """The JSON kind of a file named like JSON, None when its text is not JSON at all."""
+    body = text.lstrip("\ufeff \t\r\n")
+    if not encoding.startswith(_JSON_ENCODINGS):
+        encoding = "utf-8"
+    if body.startswith("["):
+        return FileFormat(kind="json", encoding=encoding)
+    if extension != ".json":  # .jsonl, .ndjson: lines, whatever they hold
+        return FileFormat(kind="jsonl", encoding=encoding)
+    if body.startswith("{"):
+        if _one_object_a_line(body):
+            return FileFormat(kind="jsonl", encoding=encoding)
+        raise json_not_array()
+    if _is_json_scalar(body):
+        raise json_not_array()
+    return None
+
+
+def json_not_array() -> UnreadableFile:
+    return UnreadableFile("The JSON file must be an array of objects or one object per line",
+                          code="json_not_array")
+
+
+def _one_object_a_line(body: str) -> bool:
+    """Two or more non-blank lines, each starting with "{" (a cut last line still does)."""
+    # Only "\n" ends a JSON Lines record: str.splitlines would also split on
+    # U+2028 and other characters a JSON string may hold as they are.
+    lines = 0
+    for raw in body.split("\n"):
+        line = raw.lstrip(" \t\r")
+        if not line:
+            continue
+        if not line.startswith("{"):
+            return False
+        lines += 1
+    return lines >= 2
+
+
+def _is_json_scalar(body: str) -> bool:
+    if not body or body[0] not in '"-0123456789tfn':
+        return False
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def check_zip_spreadsheet(

@@ -1,4 +1,4 @@
-"""Rows of an uploaded CSV or spreadsheet, every cell as a string.
+"""Rows of an uploaded CSV, spreadsheet or JSON file, every cell as a string.
 
 CSV is streamed: memory holds one row at a time (plus small read buffers),
 whatever the file size. Spreadsheets are not: the reader (calamine) loads the
@@ -9,6 +9,10 @@ Row numbers are what a user sees when opening the file: the 1-based physical
 line where a CSV row starts (a quoted cell spanning three lines makes the next
 row's number jump by three), or the spreadsheet row number. Blank rows (no
 cell with anything but whitespace) are skipped; numbering is not disturbed.
+
+JSON (arrays and JSON Lines) is read by `json_rows`, in two streaming passes
+over a seekable stream; see there for its numbering (header row 0) and for
+`Row.problem`, which only JSON records carry so far.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from python_calamine import (
 )
 
 from chalicelib.domain.file_format import (
+    JSON_KINDS,
     SPREADSHEET_KINDS,
     FileFormat,
     UnreadableFile,
@@ -49,16 +54,31 @@ MAX_LINE_CHARS = 2 * MAX_CELL_CHARS
 
 @dataclass(frozen=True)
 class Row:
-    number: int  # 1-based physical line where the row starts (CSV), or sheet row number
+    # 1-based physical line where the row starts (CSV, JSON Lines), sheet row
+    # number, or 1-based position of the record in a JSON array (header: 0).
+    number: int
     cells: list[str]
+    # A reason code when the row's record could not be read at all (a JSON
+    # line that is not JSON...: json_rows.ROW_PROBLEMS); its cells are then
+    # empty and the row is to be rejected with this code and message.
+    problem: str | None = None
+    problem_message: str | None = None
 
 
 def iter_rows(stream: BinaryIO, fmt: FileFormat, sheet: str | None = None) -> Iterator[Row]:
-    """Rows of a CSV (`sheet` ignored) or of one sheet of a spreadsheet."""
+    """Rows of a CSV or JSON file (`sheet` ignored) or of one sheet of a spreadsheet.
+
+    JSON needs a seekable stream: its columns take a first pass over the file.
+    """
     if fmt.kind == "csv":
         return iter_csv_rows(stream, fmt)
     if fmt.kind in SPREADSHEET_KINDS:
         return iter_sheet_rows(stream, fmt, sheet)
+    if fmt.kind in JSON_KINDS:
+        # Imported here: json_rows builds Rows, so it imports this module.
+        from chalicelib.domain.json_rows import read_json_rows  # noqa: PLC0415
+
+        return read_json_rows(stream, fmt)
     raise ValueError(f"unknown file kind {fmt.kind!r}")
 
 

@@ -13,7 +13,10 @@ import pytest
 
 from chalicelib.domain.errors import LeadpipeError
 from chalicelib.domain.file_format import (
+    JSON_KINDS,
+    KINDS,
     SAMPLE_SIZE,
+    SPREADSHEET_KINDS,
     FileFormat,
     UnreadableFile,
     check_zip_spreadsheet,
@@ -450,3 +453,102 @@ def test_mac_roman_accents_are_text_not_binary():
     fmt = sniff(data)
     assert fmt.kind == "csv"
     assert fmt.encoding == "latin-1"
+
+
+# --- JSON ---------------------------------------------------------------------------------------
+
+def _json_code(data: bytes, filename: str) -> str:
+    with pytest.raises(UnreadableFile) as excinfo:
+        sniff(data, filename)
+    return _code(excinfo)
+
+
+def test_json_kinds_are_kinds():
+    assert {"json", "jsonl"} == JSON_KINDS
+    assert {"csv", *SPREADSHEET_KINDS, *JSON_KINDS} == KINDS
+
+
+@pytest.mark.parametrize("filename", ["leads.json", "LEADS.JSON", "leads.jsonl", "a.ndjson"])
+@pytest.mark.parametrize("data", [
+    b'[{"email": "a@x.co"}]',
+    b'\n\t  [\n  {"email": "a@x.co"}\n]\n',
+    b"[]",
+    b"[",  # a cut or broken array is still an array: the reader says what is wrong
+])
+def test_an_array_named_like_json(data, filename):
+    assert sniff(data, filename) == FileFormat(kind="json", encoding="utf-8")
+
+
+@pytest.mark.parametrize("filename", ["leads.jsonl", "leads.ndjson", "leads.json"])
+def test_one_object_a_line(filename):
+    data = b'{"email": "a@x.co"}\n{"email": "b@x.co"}\r\n\n  {"email": "c@x.co"}\n'
+    assert sniff(data, filename) == FileFormat(kind="jsonl", encoding="utf-8")
+
+
+def test_a_jsonl_sample_cut_in_the_middle_of_a_line():
+    line = b'{"email": "someone@example.com", "notes": "' + b"n" * 200 + b'"}\n'
+    data = line * (SAMPLE_SIZE // len(line) + 10)
+    assert sniff(data[:SAMPLE_SIZE], "leads.json").kind == "jsonl"
+
+
+@pytest.mark.parametrize("data", [
+    b'{"email": "a@x.co"}',
+    b'{"email": "a@x.co"}\n',
+    b'{\n  "email": "a@x.co",\n  "name": "Ada"\n}\n',  # pretty-printed
+    b'{"a": 1}\n{"b":\n 2}\n',  # a record over two lines
+    b'"a@x.co"',
+    b"42",
+    b"-1.5e3",
+    b"true",
+    b"null",
+])
+def test_a_json_file_that_is_not_an_array_of_objects(data):
+    assert _json_code(data, "leads.json") == "json_not_array"
+    with pytest.raises(UnreadableFile) as excinfo:
+        sniff(data, "leads.json")
+    assert excinfo.value.message == (
+        "The JSON file must be an array of objects or one object per line")
+
+
+def test_jsonl_holding_anything_is_jsonl():
+    # its lines become row problems (invalid_json, not_an_object), not a refusal here
+    assert sniff(b'"a"\n42\n', "leads.jsonl").kind == "jsonl"
+    assert sniff(b"email\na@x.co\n", "leads.ndjson").kind == "jsonl"
+
+
+@pytest.mark.parametrize("filename", ["leads.csv", "leads.txt", "leads", "leads.tsv"])
+@pytest.mark.parametrize("data", [b'[{"email": "a@x.co"}]\n', b'{"email": "a@x.co"}\n{"e": 1}\n'])
+def test_json_bytes_under_another_name_stay_csv(data, filename):
+    assert sniff(data, filename).kind == "csv"
+
+
+def test_a_csv_named_json_stays_csv():
+    fmt = sniff(b"email,name\na@x.co,Ada\n", "export.json")
+    assert fmt == FileFormat(kind="csv", encoding="utf-8", delimiter=",")
+
+
+@pytest.mark.parametrize(("data", "encoding"), [
+    (codecs.BOM_UTF8 + b'[{"name": "Zo\xc3\xab"}]', "utf-8-sig"),
+    ('[{"name": "Zoë"}]'.encode("utf-16"), "utf-16"),
+    (codecs.BOM_UTF16_BE + '{"a": 1}\n{"a": 2}\n'.encode("utf-16-be"), "utf-16"),
+    ('[{"name": "Zoë"}]'.encode("utf-16-le"), "utf-16-le"),  # no BOM
+    ('[{"name": "Zoë"}]'.encode("utf-32"), "utf-32"),
+    (b'[{"name": "Caf\xe9"}]', "utf-8"),  # not UTF-8: read as UTF-8, the byte replaced
+])
+def test_json_encodings(data, encoding):
+    assert sniff(data, "leads.json").encoding == encoding
+
+
+@pytest.mark.parametrize(("data", "code"), [
+    (b"", "empty_file"),
+    (b" \n\n", "empty_file"),
+    (codecs.BOM_UTF8, "empty_file"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(100), "unsupported_file_type"),
+    (random.Random(5).randbytes(4096), "not_a_text_file"),
+])
+def test_what_is_not_json_at_all_named_json(data, code):
+    assert _json_code(data, "leads.json") == code
+
+
+def test_a_spreadsheet_named_json_is_a_spreadsheet():
+    assert sniff(make_xlsx(), "leads.json").kind == "xlsx"

@@ -362,6 +362,27 @@ def test_iter_rows_dispatches_on_kind():
         iter_rows(io.BytesIO(b""), FileFormat(kind="pdf"))
 
 
+def test_iter_rows_dispatches_json_kinds(tmp_path: Path):
+    # JSON reads the file twice (columns, then rows): a real, seekable file
+    path = tmp_path / "leads.json"
+    path.write_bytes(b'[{"email": "a@x.co", "address": {"city": "L"}}, {"email": "b@x.co"}]')
+    with path.open("rb") as stream:
+        rows = list(iter_rows(stream, sniff(path.read_bytes(), path.name)))
+    assert rows == [Row(0, ["email", "address.city"]), Row(1, ["a@x.co", "L"]),
+                    Row(2, ["b@x.co", ""])]
+    lines = io.BytesIO(b'{"email": "a@x.co"}\n{oops\n')
+    header, data = split_header(iter_rows(lines, FileFormat(kind="jsonl", encoding="utf-8")))
+    assert header == ["email"]
+    assert [(row.number, row.cells, row.problem) for row in data] == [
+        (1, ["a@x.co"], None), (2, [], "invalid_json")]
+
+
+def test_a_row_has_no_problem_unless_it_says_so():
+    row = Row(3, ["a"])
+    assert (row.problem, row.problem_message) == (None, None)
+    assert Row(3, [], problem="invalid_json", problem_message="m") != Row(3, [])
+
+
 def test_split_header():
     data = b"\n\n,,\nname,email\nBob,b@x.co\n\nAnn,a@x.co\n"
     header, rows = split_header(iter_csv_rows(io.BytesIO(data), CSV))
