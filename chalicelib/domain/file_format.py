@@ -8,14 +8,9 @@ bytes say), the file name is only a hint for the cases bytes cannot settle (a
 zip whose first megabyte shows no spreadsheet entries, a tab-separated file
 whose columns fit several delimiters equally well).
 
-Encodings, in order: a BOM (UTF-8, UTF-16, UTF-32), UTF-16 without a BOM
-(recognised by its NUL byte every other byte), strict UTF-8, then cp1252 if
-the bytes are valid cp1252, else latin-1. Windows Excel's "CSV" export is cp1252
-(€ and smart quotes live in 0x80-0x9F, where latin-1 only has control codes), so
-cp1252 wins whenever it can decode the sample; latin-1 is the fallback for the
-five bytes cp1252 leaves undefined, because latin-1 decodes every byte.
-charset-normalizer is not used: between these two it has nothing to add, and on
-short samples its guesses of other code pages are unreliable.
+The encoding is `text_encoding.detect_encoding`'s guess (a BOM, UTF-16,
+UTF-8, then cp1252 or latin-1). Zip-based spreadsheets are checked for
+bombs and extent by `spreadsheet_checks` before they are read.
 
 JSON needs its name as well as its bytes: a file named .json, .jsonl or .ndjson
 whose first character (after a BOM and whitespace) is "[" is an array of
@@ -39,12 +34,11 @@ import io
 import json
 import re
 import struct
-import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from typing import BinaryIO
 
 from chalicelib.domain.errors import LeadpipeError
+from chalicelib.domain.text_encoding import detect_encoding
 
 SAMPLE_SIZE = 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
@@ -98,9 +92,6 @@ _CONTROL_CODES = [*range(0x00, 0x09), *range(0x0E, 0x1A), *range(0x1B, 0x20), 0x
 _DROP_CONTROLS = dict.fromkeys(_CONTROL_CODES)
 _MIN_CONTROLS_FOR_BINARY = 4
 
-# Below this many uncompressed bytes the compression ratio is not checked.
-_RATIO_FLOOR = 1024 * 1024
-
 _MARKUP_STARTS = ("<?xml", "<!doctype html", "<html", "<table", "{\\rtf")
 
 
@@ -141,7 +132,7 @@ def sniff(sample: bytes, filename: str = "") -> FileFormat:
     if sample.startswith(b"RIFF") and sample[8:12] == b"WEBP":
         raise _unsupported("a WebP image")
 
-    encoding = _detect_encoding(sample)
+    encoding = detect_encoding(sample)
     # final=False: a multibyte character cut by the end of the sample is held
     # back instead of being reported as an error.
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample, final=False)
@@ -219,54 +210,6 @@ def _is_json_scalar(body: str) -> bool:
     return True
 
 
-def check_zip_spreadsheet(
-    data_head: bytes | BinaryIO,
-    total_size: int,
-    *,
-    max_uncompressed: int = 200 * 1024 * 1024,
-    max_ratio: int = 200,
-) -> None:
-    """Refuse a zip-based spreadsheet (xlsx, ods) that is a zip bomb or not a zip at all.
-
-    Reads only the central directory: give the whole file as bytes, or a
-    seekable binary file (its position is restored afterwards). `total_size`
-    is the size of the file as uploaded. The sizes checked are the ones the
-    archive declares; the spreadsheet reader is trusted to stop at them.
-    """
-    if isinstance(data_head, bytes | bytearray | memoryview):
-        fileobj: BinaryIO = io.BytesIO(bytes(data_head))
-        restore: int | None = None
-    else:
-        fileobj = data_head
-        restore = fileobj.tell()
-    try:
-        with zipfile.ZipFile(fileobj) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-            struct.error, NotImplementedError) as exc:
-        raise UnreadableFile("The spreadsheet is damaged or not a valid spreadsheet file",
-                             code="corrupt_spreadsheet") from exc
-    finally:
-        if restore is not None:
-            fileobj.seek(restore)
-
-    uncompressed = sum(info.file_size for info in infos)
-    compressed = total_size if total_size > 0 else sum(info.compress_size for info in infos)
-    details = {"uncompressed_bytes": uncompressed, "max_uncompressed_bytes": max_uncompressed}
-    if uncompressed > max_uncompressed:
-        raise UnreadableFile("The spreadsheet is too large once uncompressed",
-                             code="spreadsheet_too_large", details=details)
-    # Small archives are let through whatever their ratio: expanding them costs
-    # nothing, and a tiny sheet of repeated rows can compress very well.
-    if uncompressed > _RATIO_FLOOR and uncompressed > max_ratio * max(compressed, 1):
-        raise UnreadableFile(
-            "The spreadsheet expands far more than a real spreadsheet does",
-            code="spreadsheet_too_large",
-            details={**details, "ratio": uncompressed // max(compressed, 1),
-                     "max_ratio": max_ratio},
-        )
-
-
 def _extension(filename: str) -> str:
     name = filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower()
     dot = name.rfind(".")
@@ -336,44 +279,6 @@ def _zip_entry_names(sample: bytes, limit: int = 10_000) -> list[bytes]:
     return names
 
 
-def _detect_encoding(sample: bytes) -> str:
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    # UTF-32 first: its little-endian BOM begins with the UTF-16 one.
-    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    bomless = _bomless_utf16(sample)
-    if bomless is not None:
-        return bomless
-    try:
-        codecs.getincrementaldecoder("utf-8")("strict").decode(sample, final=False)
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    try:
-        sample.decode("cp1252")
-    except UnicodeDecodeError:
-        return "latin-1"
-    return "cp1252"
-
-
-def _bomless_utf16(sample: bytes) -> str | None:
-    """UTF-16 without a BOM, told apart by the zero high byte of its ASCII characters."""
-    head = sample[:4096]
-    even, odd = head[0::2], head[1::2]
-    if len(odd) < 2:
-        return None
-    even_zero, odd_zero = even.count(0) / len(even), odd.count(0) / len(odd)
-    if odd_zero > 0.7 and even_zero < 0.1:
-        return "utf-16-le"
-    if even_zero > 0.7 and odd_zero < 0.1:
-        return "utf-16-be"
-    return None
-
-
 def _looks_binary(text: str) -> bool:
     controls = len(text) - len(text.translate(_DROP_CONTROLS))
     return controls >= _MIN_CONTROLS_FOR_BINARY and controls * 100 > len(text)
@@ -431,51 +336,3 @@ def _column_counts(text: str, delimiter: str, *, drop_last: bool) -> list[int]:
         counts.pop()
     return counts
 
-
-# Cells a sheet may span (rows x columns of its used range). Readers build the
-# dense range, so a 5 KB file with one cell at XFD1048576 would otherwise ask
-# for 16384 x 1048576 cells. 20M cells is far beyond any lead list's shape.
-MAX_SHEET_CELLS = 20_000_000
-_CELL_REF = re.compile(rb'<(?:\w+:)?(?:c|dimension)\b[^>]*?\br(?:ef)?="\$?([A-Z]{1,3})\$?(\d{1,7})'
-                       rb'(?::\$?([A-Z]{1,3})\$?(\d{1,7}))?"')
-
-
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + (letter - 64)
-    return number
-
-
-def check_xlsx_extent(stream: BinaryIO, *, max_cells: int = MAX_SHEET_CELLS) -> None:
-    """Refuse an xlsx whose worksheets span more than `max_cells` cells.
-
-    Streams each worksheet's XML (already bounded by check_zip_spreadsheet)
-    and takes the furthest row and column of its <dimension> and cell refs.
-    """
-    start = stream.tell()
-    try:
-        with zipfile.ZipFile(stream) as archive:
-            for name in archive.namelist():
-                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
-                    continue
-                max_row = max_col = 0
-                tail = b""
-                with archive.open(name) as sheet:
-                    while chunk := sheet.read(1 << 20):
-                        data = tail + chunk
-                        for match in _CELL_REF.finditer(data):
-                            for col, row in ((match[1], match[2]), (match[3], match[4])):
-                                if col and row:
-                                    max_col = max(max_col, _column_number(col))
-                                    max_row = max(max_row, int(row))
-                        tail = data[-256:]
-                if max_row * max_col > max_cells:
-                    raise UnreadableFile(
-                        f"A sheet spans {max_row} rows x {max_col} columns; at most "
-                        f"{max_cells} cells are read", code="spreadsheet_too_large",
-                        details={"rows": max_row, "columns": max_col})
-    except zipfile.BadZipFile as exc:
-        raise UnreadableFile("The spreadsheet is damaged", code="corrupt_spreadsheet") from exc
-    finally:
-        stream.seek(start)

@@ -38,9 +38,8 @@ from chalicelib.domain.file_format import (
     SPREADSHEET_KINDS,
     FileFormat,
     UnreadableFile,
-    check_xlsx_extent,
-    check_zip_spreadsheet,
 )
+from chalicelib.domain.spreadsheet_checks import check_xlsx_extent, check_zip_spreadsheet
 
 # The csv module refuses cells over 128 KiB by default; long notes pasted into
 # a cell are legitimate, so the limit is raised and length rules are left to the

@@ -19,9 +19,9 @@ from chalicelib.domain.file_format import (
     SPREADSHEET_KINDS,
     FileFormat,
     UnreadableFile,
-    check_zip_spreadsheet,
     sniff,
 )
+from chalicelib.domain.spreadsheet_checks import check_zip_spreadsheet
 
 ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
 

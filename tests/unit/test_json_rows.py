@@ -15,12 +15,10 @@ from hypothesis import strategies as st
 
 from chalicelib.domain import json_rows
 from chalicelib.domain.file_format import SAMPLE_SIZE, FileFormat, UnreadableFile, sniff
+from chalicelib.domain.json_flatten import MAX_DEPTH, MAX_KEY_CHARS, MAX_STRING_CHARS
 from chalicelib.domain.json_rows import (
     HEADER_ROW_NUMBER,
     MAX_COLUMNS,
-    MAX_DEPTH,
-    MAX_KEY_CHARS,
-    MAX_STRING_CHARS,
     ROW_PROBLEMS,
     iter_json_rows,
     json_columns,
