@@ -17,8 +17,15 @@ _workspaces = itertools.count()
 
 @pytest.fixture(scope="module")
 def aws() -> Iterator[None]:
+    from tools.embedded_aws import item_level_rollback, partition_queries
     from tools.provision import provision
 
+    # The same two moto fixes the local stack's embedded AWS applies (tools/
+    # embedded_aws.py): a transaction snapshots the items it touches, not the
+    # whole table, and a query reads its partition; without them a 10k-row
+    # import costs minutes of deep copies. Calls here are one at a time.
+    item_level_rollback()
+    partition_queries()
     with mock_aws():
         region = get_settings().region
         provision(get_settings(),
