@@ -140,7 +140,7 @@ class MemoryLeads:
 
 
 class NoQueue:
-    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None:
+    def send(self, job: Mapping[str, Any], delay_seconds: int = 0) -> None:
         raise AssertionError("nothing is retried in this bench")
 
 

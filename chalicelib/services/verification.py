@@ -15,11 +15,7 @@ each import chunk, put a `leads` message on the verify queue. The worker:
 4. counts the batch's verdicts on its import exactly once (a marker item in
    the same transaction as the counts).
 
-Messages:
-    {"type": "leads", "list_id", "shards", "identity", "leads": [[lead_id, email], ...],
-     "attempt": 0, "import_id"?, "batch"?}
-    {"type": "domains", "domains": [...]}   an import's domains, looked up ahead of its leads
-    {"type": "list", "workspace", "list_id", "older_than"?, "position"?}
+Messages: domain/verification_messages.py (leads, domains, list).
 """
 
 from __future__ import annotations
@@ -47,6 +43,12 @@ from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.verification import LeadSnapshot, VerdictUpdate, plan_update
+from chalicelib.domain.verification_messages import (
+    domains_message,
+    leads_message,
+    list_message,
+    parse_verification_message,
+)
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import MetricsSink, Repository
 
@@ -76,7 +78,7 @@ class LeadVerdictStore(Protocol):
 
 
 class DelayedQueue(Protocol):
-    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None: ...
+    def send(self, job: Mapping[str, Any], delay_seconds: int = 0) -> None: ...
 
 
 class DomainsBusy(RuntimeError):
@@ -122,19 +124,15 @@ class VerificationService:
         pairs = [[lead.id, lead.email, lead.version, lead.status, lead.email_status,
                   lead.email_status_reason] for lead in leads if lead.email]
         for part, start in enumerate(range(0, len(pairs), BATCH_LEADS)):
-            message: dict[str, Any] = {
-                "type": "leads", "list_id": lst.id, "shards": lst.shards,
-                "identity": lst.identity, "leads": pairs[start:start + BATCH_LEADS],
-                "attempt": 0}
-            if import_id is not None and batch is not None:
-                message["import_id"], message["batch"] = import_id, f"{batch}p{part}"
-            self._queue.send(message)
+            self._queue.send(leads_message(
+                lst.id, lst.shards, lst.identity, pairs[start:start + BATCH_LEADS],
+                import_id=import_id, batch=None if batch is None else f"{batch}p{part}"))
 
     def prefetch_domains(self, domains: Sequence[str]) -> None:
         """Queue domains for look-up ahead of their leads (an import's, from its splitter)."""
         for start in range(0, len(domains), DOMAIN_GROUP):
             group = list(domains[start:start + DOMAIN_GROUP])
-            self._queue.send({"type": "domains", "domains": group})
+            self._queue.send(domains_message(group))
 
     def request_list(self, workspace: str, list_id: str,
                      payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,21 +150,18 @@ class VerificationService:
         if days:
             older_than = (datetime.now(UTC) - timedelta(days=days)).isoformat(
                 timespec="milliseconds").replace("+00:00", "Z")
-        self._queue.send({"type": "list", "workspace": workspace, "list_id": lst.id,
-                          "older_than": older_than})
+        self._queue.send(list_message(workspace, lst.id, older_than))
         return {"list_id": lst.id, "status": "queued", "older_than_days": days}
 
     # --- worker -----------------------------------------------------------------
-    def handle(self, message: Mapping[str, Any], *, deadline: float) -> None:
-        kind = message.get("type")
-        if kind == "leads":
+    def handle(self, body: Mapping[str, Any], *, deadline: float) -> None:
+        message = parse_verification_message(body)
+        if message["type"] == "leads":
             self.verify_leads(message)
-        elif kind == "domains":
-            self.domain_verdicts({str(d) for d in message["domains"]})
-        elif kind == "list":
-            self.continue_list(message, deadline=deadline)
+        elif message["type"] == "domains":
+            self.domain_verdicts(set(message["domains"]))
         else:
-            raise ValueError(f"unknown verification message {kind!r}")
+            self.continue_list(message, deadline=deadline)
 
     def continue_list(self, message: Mapping[str, Any], *, deadline: float) -> None:
         lst = self._lists.get(str(message["workspace"]), str(message["list_id"]))
@@ -183,7 +178,9 @@ class VerificationService:
                 batch = []
             if time.monotonic() > deadline:
                 self.request(lst, batch)
-                self._queue.send({**message, "position": position.encode()})
+                self._queue.send(list_message(str(message["workspace"]),
+                                              str(message["list_id"]), older_than,
+                                              position.encode()))
                 return
         self.request(lst, batch)
 
@@ -202,18 +199,22 @@ class VerificationService:
         unknown = [[lead_id, email] for lead_id, email in pairs
                    if results[lead_id].status == "unknown"]
         if unknown and attempt < len(self._retry_delays):
-            retry = {**message, "leads": unknown, "attempt": attempt + 1}
-            if message.get("batch"):
-                retry["batch"] = f"{message['batch']}/r{attempt + 1}"
+            batch = message.get("batch")
+            retry = leads_message(
+                str(message["list_id"]), int(message["shards"]),
+                str(message.get("identity", "email")), unknown, attempt=attempt + 1,
+                import_id=message.get("import_id"),
+                batch=f"{batch}/r{attempt + 1}" if batch else None)
             self._queue.send(retry, delay_seconds=self._retry_delays[attempt])
         tally = Counter(v.status for v in results.values())
         if self._count(message, tally) and self._metrics is not None:
             for status, n in tally.items():
                 self._metrics.add(f"Emails{status.capitalize()}", n)
 
-    def give_up(self, message: Mapping[str, Any]) -> None:
+    def give_up(self, body: Mapping[str, Any]) -> None:
         """A batch that kept failing (verify DLQ): its pending leads become unknown."""
-        if message.get("type") != "leads":
+        message = parse_verification_message(body)
+        if message["type"] != "leads":
             return
         pairs = [(str(entry[0]), str(entry[1])) for entry in message["leads"]]
         failed = EmailVerdict("unknown", "verification_failed")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.deliverability import DomainFacts, DomainVerdict, TtlPolicy
+from chalicelib.domain.errors import DropMessage
 from chalicelib.domain.verification import LeadSnapshot, VerdictUpdate
 from chalicelib.services.verification import DomainsBusy, VerificationService
 
@@ -114,8 +115,8 @@ class FakeQueue:
     def __init__(self) -> None:
         self.sent: list[tuple[dict[str, Any], int]] = []
 
-    def send(self, job: dict[str, Any], delay_seconds: int = 0) -> None:
-        self.sent.append((job, delay_seconds))
+    def send(self, job: Mapping[str, Any], delay_seconds: int = 0) -> None:
+        self.sent.append((dict(job), delay_seconds))
 
 
 class Clock:
@@ -287,9 +288,14 @@ def test_domains_go_out_in_groups_and_a_group_is_looked_up_at_once() -> None:
     assert len(dns.asked) == 500 and set(dns.asked.values()) == {1}
 
 
-def test_an_unknown_message_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown verification message"):
-        _service(FakeDomainStore(), FakeDns()).handle({"type": "nope"}, deadline=0)
+@pytest.mark.parametrize("body", [
+    {"type": "nope"}, {"type": "leads", "list_id": "ls_1", "shards": 16, "leads": [["ld_1"]]},
+    {"type": "domains", "domains": "acme.io"}, {"type": "list", "list_id": "ls_1"},
+])
+def test_an_unknown_or_malformed_message_is_dropped(body: dict[str, Any]) -> None:
+    # DropMessage: the handler drops it with a log line instead of retrying it
+    with pytest.raises(DropMessage):
+        _service(FakeDomainStore(), FakeDns()).handle(body, deadline=0)
 
 
 def test_leads_sent_as_written_are_not_read_and_a_stale_one_is_read_again() -> None:
