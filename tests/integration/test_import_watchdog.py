@@ -175,3 +175,23 @@ def test_the_watchdog_lets_a_moving_import_be(api: Api, pump, small_chunks, cloc
     assert api.get(f"/imports/{import_id}").json_body["status"] == "completed"
     clock[0] += timedelta(hours=1)
     assert import_id not in run_watchdog()["resumed"]  # finished: not watched any more
+
+
+def test_exactly_one_worker_sees_the_import_finish(api: Api, pump, small_chunks,
+                                                   monkeypatch: pytest.MonkeyPatch):
+    from chalicelib.bootstrap import services
+
+    finished: list[tuple[str, str]] = []
+    lifecycle = services().import_lifecycle
+    monkeypatch.setattr(lifecycle, "_listeners", [])
+    lifecycle.on_finished(lambda job: finished.append((job.id, job.status.value)))
+    lid = api.new_list()["id"]
+    import_id, chunks = split_by_hand(api, lid)
+    # every chunk delivered twice, the DLQ handler and the watchdog on top
+    handlers.on_chunk_records(chunks)
+    handlers.on_chunk_records(chunks)
+    handlers.on_chunk_dlq_records(chunks[:1])
+    handlers.on_split_records([{"messageId": "again",
+                                "body": json.dumps({"type": "split", "import_id": import_id})}])
+    run_watchdog()
+    assert finished == [(import_id, "completed")]
