@@ -154,3 +154,40 @@ def test_a_mode_given_at_creation_applies_to_auto_start(api: Api, pump):
     assert done["counts"] == counts(saved=1, updated=2, unchanged=1, duplicates=1, invalid=1)
     bad = api.post(f"/lists/{lid}/imports", {"filename": "a.csv", "mode": "upsert"})
     assert bad.status_code == 400 and bad.json_body["error"]["code"] == "invalid_mode"
+
+
+def test_a_lead_edited_during_the_import_is_read_again_not_overwritten(
+        api: Api, pump, monkeypatch):
+    # GIVEN an existing lead, and an edit in the app that lands between the
+    # import reading the lead and writing it (the store below lets it in then)
+    from chalicelib.adapters.dynamo_imports import DynamoImports
+    from chalicelib.bootstrap import services
+
+    lid = api.new_list()["id"]
+    run_import(api, pump, lid, FIRST, None)
+    ada = leads_by_email(api, lid)["ada@example.com"]
+    edits: list[int] = []
+
+    class EditedMeanwhile(DynamoImports):
+        def get_leads(self, lst, lead_ids):  # type: ignore[no-untyped-def]
+            found = super().get_leads(lst, lead_ids)
+            if not edits:
+                edits.append(1)
+                response = api.patch(f"/lists/{lid}/leads/{ada['id']}",
+                                     {"location": "Marylebone", "job_title": "Analyst"})
+                assert response.status_code == 200
+            return found
+
+    chunks = services().import_chunks
+    monkeypatch.setattr(chunks, "_imports", EditedMeanwhile())
+    # WHEN the changed copy is imported with fill_empty
+    done = run_import(api, pump, lid, CHANGED, "fill_empty")
+    # THEN the edit is kept and the mode was applied to the edited lead
+    assert done["counts"] == counts(saved=1, updated=2, unchanged=1, duplicates=1, invalid=1)
+    lead = api.get(f"/lists/{lid}/leads/{ada['id']}").json_body
+    assert lead["location"] == "Marylebone"
+    assert lead["job_title"] == "Analyst"  # the app's value: no longer empty, so not filled
+    assert lead["tags"] == ["vip", "q1"] and lead["phones"] == ["+14155550199"]
+    entry = next(a for a in api.get(f"/lists/{lid}/leads/{ada['id']}/activity").json_body[
+        "items"] if a["type"] == "updated_by_import")
+    assert "job_title" not in entry["data"]["changes"]
