@@ -56,5 +56,15 @@ _TEST_DNS = _start_test_dns()
 
 @pytest.fixture
 def test_dns() -> Any:
-    """The session's DNS server (its `log` counts queries; DNS_ZONE is its zone)."""
+    """The session's DNS server (its `log` counts queries; DNS_ZONE is its zone).
+
+    The verify worker of this process starts cold: verdicts an earlier test's
+    imports left in its memory (one Lambda container's cache) would spare
+    queries that a test counting them expects.
+    """
+    from chalicelib.bootstrap import services
+
+    verification = services().verification
+    with verification._memory_lock:
+        verification._memory.clear()
     return _TEST_DNS
