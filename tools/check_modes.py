@@ -404,6 +404,7 @@ class Step:
     count_problems: list[str]
     mismatches: list[Mismatch]
     leads: list[dict[str, Any]] = field(default_factory=list)  # as the API listed them after
+    listing_seconds: float = 0.0  # walking the list's pages for the comparison
     activity_problems: list[str] = field(default_factory=list)
 
     def lead_ids(self, identity: str = "email") -> dict[str, str]:
@@ -427,14 +428,17 @@ def check_step(api: LeadpipeApi, list_id: str, name: str, path: Path, mode: str,
                         f"total_rows is {job.get('total_rows')}")
     if job.get("mapping") and dict(job["mapping"]) != rows.mapping:
         problems.append(f"mapping used {job['mapping']} is not the auto mapping {rows.mapping}")
+    listing = time.perf_counter()
     leads = fetch_leads(api, list_id)
+    listing_seconds = time.perf_counter() - listing
     mismatches = compare_leads(expected.leads, leads)
     # what verification did meanwhile is part of the state the next import meets
     for lead in leads:
         want = expected.leads.get(str(lead.get("email")))
         if want is not None and set_by_verification(want, lead):
             want["status"] = "invalid"
-    return Step(name, mode, expected, job, elapsed, problems, mismatches, leads)
+    return Step(name, mode, expected, job, elapsed, problems, mismatches, leads,
+                listing_seconds)
 
 
 def check_activity(api: LeadpipeApi, list_id: str, lead_ids: Mapping[str, str], step: Step,
@@ -512,7 +516,8 @@ def run_check(api: LeadpipeApi, rows: int, *, seed: int = 1, work: Path,
 
 def _print_step(step: Step, out: Any) -> None:
     status = "ok" if step.ok else "MISMATCH"
-    print(f"{step.name} ({step.mode}): {status} in {step.elapsed:.1f} s", file=out)
+    print(f"{step.name} ({step.mode}): {status}; import {step.elapsed:.1f} s (upload to "
+          f"finished), listing {len(step.leads)} leads {step.listing_seconds:.1f} s", file=out)
     for problem in step.count_problems + step.activity_problems:
         print(f"  {problem}", file=out)
     by_field: dict[str, int] = {}
@@ -530,7 +535,7 @@ def _counts_text(counts: Mapping[str, Any]) -> str:
 
 def print_table(steps: Sequence[Step], out: Any = sys.stdout) -> None:
     header = ("import", "mode", "expected s/u/n/d/i", "actual s/u/n/d/i", "leads mismatching",
-              "seconds", "result")
+              "import s", "result")
     lines = [header] + [
         (s.name, s.mode, _counts_text(s.expected.counts), _counts_text(s.job.get("counts", {})),
          str(mismatching_leads(s.mismatches)), f"{s.elapsed:.1f}", "ok" if s.ok else "MISMATCH")
