@@ -16,7 +16,6 @@ from chalicelib.domain.column_mapping import (
     auto_map,
     mapping_dict,
     unique_headers,
-    validate_mapping,
 )
 from chalicelib.domain.errors import LeadpipeError, ValidationFailed
 from chalicelib.domain.import_job import ImportJob
@@ -31,6 +30,7 @@ from chalicelib.domain.imports import (
     preview_entry,
     summarise,
 )
+from chalicelib.domain.mapping_check import validate_mapping
 from chalicelib.domain.row_reader import split_header
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.import_lifecycle import ImportLifecycle

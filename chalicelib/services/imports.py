@@ -23,13 +23,14 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.clock import utc_now_iso
-from chalicelib.domain.column_mapping import TARGET_FIELDS, validate_mapping
+from chalicelib.domain.column_mapping import TARGET_FIELDS
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import BadRequest, Conflict, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.import_job import ImportJob
 from chalicelib.domain.import_state import ImportState, parse_mode
 from chalicelib.domain.imports import check_start_mapping
+from chalicelib.domain.mapping_check import validate_mapping
 from chalicelib.domain.phone import is_valid_region
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.file_source import ALLOWED_EXTENSIONS

@@ -16,9 +16,9 @@ from chalicelib.domain.column_mapping import (
     mapping_dict,
     match_key,
     unique_headers,
-    validate_mapping,
 )
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.mapping_check import validate_mapping
 from chalicelib.domain.text import MAX_CUSTOM_FIELDS, normalise_custom_field_key
 
 
