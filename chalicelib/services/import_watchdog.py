@@ -128,9 +128,21 @@ class ImportWatchdog:
                 self._lifecycle.fail(job.id, "list_deleted",
                                      "The list was deleted during the import")
                 return
-            for number in self._missing_chunks(job):
-                self._chunks.settle_unprocessed(job, lst, number,
-                                                self._chunk_rows(job.id, number), "stalled")
+            missing = self._missing_chunks(job)
+            lost: list[int] = []
+            for number in missing:
+                rows = self._chunk_rows(job.id, number)
+                if rows:
+                    self._chunks.settle_unprocessed(job, lst, number, rows, "stalled")
+                else:
+                    lost.append(number)
+            # Chunks whose file is gone: the rows no chunk accounts for are
+            # theirs, so the counts still add up to total_rows.
+            for index, number in enumerate(lost):
+                current = self._imports.get(job.id)
+                shortfall = 0 if current is None or index else max(
+                    0, (current.total_rows or 0) - current.processed_rows)
+                self._chunks.settle_unprocessed(job, lst, number, shortfall, "stalled")
         self._lifecycle.fail(job.id, "stalled", message)
 
     def _missing_chunks(self, job: ImportJob) -> list[int]:

@@ -195,3 +195,28 @@ def test_exactly_one_worker_sees_the_import_finish(api: Api, pump, small_chunks,
                                 "body": json.dumps({"type": "split", "import_id": import_id})}])
     run_watchdog()
     assert finished == [(import_id, "completed")]
+
+
+def test_a_stalled_import_whose_chunk_file_is_gone_still_adds_up(
+        api: Api, pump, small_chunks, clock):
+    # GIVEN an import whose chunk 2 message is lost and whose chunk file is gone too
+    lid = api.new_list()["id"]
+    import_id, chunks = split_by_hand(api, lid)
+    handlers.on_chunk_records([c for c in chunks if json.loads(c["body"])["chunk"] != 2])
+    s3 = boto3.client("s3", region_name=get_settings().region)
+    s3.delete_object(Bucket=get_settings().bucket_name,
+                     Key=json.loads(chunks[2]["body"])["key"])
+    for _ in range(3):
+        clock[0] += timedelta(minutes=11)
+        run_watchdog()
+        handlers.on_chunk_records(take("chunks"))  # fails: the file is gone (retried)
+    clock[0] += timedelta(minutes=11)
+    assert run_watchdog()["failed"] == [import_id]
+    # THEN the import failed stalled and its counts still add up
+    job = api.get(f"/imports/{import_id}").json_body
+    assert job["status"] == "failed" and job["error"]["code"] == "stalled"
+    assert job["counts"]["saved"] == 5 and job["counts"]["invalid"] == 2
+    assert sum(job["counts"].values()) == job["total_rows"] == 7
+    report = list(csv.DictReader(io.StringIO(
+        api.get(f"/imports/{import_id}/errors").body.decode())))
+    assert [r["codes"] for r in report] == ["stalled"]
