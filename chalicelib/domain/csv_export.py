@@ -21,12 +21,20 @@ STANDARD_COLUMNS = (
     "email_status", "email_status_reason", "created_at", "updated_at",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d[\d .()-]*(?:[eE][+-]?\d+)?\Z")
+# A signed number a spreadsheet reads as a number, never as a formula. Anything
+# else after a sign ("-1-1", "+1 (415) 555-0134") is arithmetic to Excel.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\Z")
 LIST_SEPARATOR = ";"
 
 
 def inert_cell(value: str) -> str:
-    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+    """The one function every CSV/XLSX cell we write goes through: never a formula.
+
+    Spreadsheets skip leading spaces before a formula (" =1+1"), so the check
+    is made after trimming them; the apostrophe keeps the cell as written.
+    """
+    start = value.lstrip(" ")
+    if start.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(start):
         return "'" + value
     return value
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,6 +69,8 @@ def read_json(request: Request) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}", code="invalid_json") from exc
+    except RecursionError as exc:  # nested deeper than the parser's stack allows
+        raise BadRequest("The body is nested too deeply", code="invalid_json") from exc
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object", code="invalid_json")
     return data
@@ -82,11 +85,16 @@ def query(request: Request, allowed: set[str]) -> dict[str, str]:
     return params
 
 
+_LIMIT = re.compile(r"[0-9]{1,6}")
+
+
 def page_args(params: Mapping[str, str]) -> tuple[int, str | None]:
     raw = params.get("limit")
     limit = DEFAULT_PAGE
     if raw is not None:
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+        # ASCII digits only, and few of them: str.isdigit() accepts "²" and "٣",
+        # which int() refuses, and a 5,000-digit number costs int() a lot.
+        if not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE:
             raise BadRequest(f"limit is an integer from 1 to {MAX_PAGE}", code="invalid_limit")
         limit = int(raw)
     cursor = params.get("cursor") or None

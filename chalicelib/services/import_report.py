@@ -41,18 +41,19 @@ class ErrorReport:
         for row in sorted(rows, key=lambda r: r.number):
             outcome = "rejected" if row.errors else "saved_with_warnings"
             problems = row.errors or row.warnings
-            writer.writerow([
+            writer.writerow([inert_cell(str(cell)) for cell in (
                 row.number if row.number >= 0 else "", outcome,
                 ";".join(dict.fromkeys(p.code for p in problems)),
                 "; ".join(f"{p.field}: {p.message}" for p in problems),
-                *(inert_cell(c) for c in row.cells),
-            ])
+                *row.cells,
+            )])
         self._files.put_bytes(self.part_key(import_id, number), buffer.getvalue().encode())
 
     def stream(self, import_id: str, headers: Sequence[str]) -> Iterator[str]:
         buffer = io.StringIO()
+        # The file's own header cells are user data too: made inert like the rest.
         csv.writer(buffer, lineterminator="\r\n").writerow(
-            ["row", "outcome", "codes", "reason", *headers])
+            [inert_cell(h) for h in ("row", "outcome", "codes", "reason", *headers)])
         yield buffer.getvalue()
         for key in sorted(self._files.keys(f"errors/{import_id}/")):
             data = self._files.get_bytes(key)

@@ -303,3 +303,28 @@ def test_duplicate_list_copies_every_lead(api: Api, pump):
     items = api.get(f"/lists/{copy.json_body['id']}/leads").json_body["items"]
     assert {x["status"] for x in items} == {"contacted"}
     assert {x["list_id"] for x in items} == {copy.json_body["id"]}
+
+
+PAGED_ROUTES = ("/lists", "/lists/{lid}/leads", "/lists/{lid}/imports",
+                "/lists/{lid}/leads/{lead}/activity")
+
+
+def test_odd_limits_and_deep_json_are_400_not_500(api: Api):
+    # Found by the probe of issue 10: Unicode digits and 5,000-digit limits, and
+    # JSON nested 2,000 deep, answered 500.
+    lst = api.new_list()
+    lead = api.post(f"/lists/{lst['id']}/leads", {"email": "deep@example.com"}).json_body
+    for route in PAGED_ROUTES:
+        path = route.format(lid=lst["id"], lead=lead["id"])
+        for limit in ("%C2%B2", "%D9%A3", "1" * 5000, "%EF%BC%95", "+5", " 5"):
+            response = api.get(f"{path}?limit={limit}")
+            assert response.status_code == 400, (path, limit, response.status_code)
+            assert response.json_body["error"]["code"] == "invalid_limit"
+    deep = b'{"email": "a@example.com", "custom_fields": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+    for path in (f"/lists/{lst['id']}/leads", "/lists", f"/lists/{lst['id']}/leads/batch",
+                 f"/lists/{lst['id']}/imports"):
+        response = api.post(path, raw=deep)
+        assert response.status_code == 400, (path, response.status_code)
+        assert response.json_body["error"]["code"] == "invalid_json"
+    patched = api.patch(f"/lists/{lst['id']}/leads/{lead['id']}", raw=deep)
+    assert patched.status_code == 400 and patched.json_body["error"]["code"] == "invalid_json"

@@ -263,3 +263,18 @@ def test_legacy_xls_and_a_chosen_sheet(api: Api, pump, tmp_path):
     lead = api.get(f"/lists/{lid}/leads").json_body["items"][0]
     assert (lead["email"], lead["first_name"], lead["phone"]) == \
         ("xls@example.com", "Excel", "+14155550134")
+
+
+def test_error_report_cells_and_headers_are_never_formulas(api: Api, pump):
+    # Found by the probe of issue 10: header cells were written raw, and a
+    # formula after leading spaces passed.
+    lid = api.new_list()["id"]
+    data = (b'email,"=HYPERLINK(""http://x"")", notes\n'
+            b'bad@@,  @SUM(A1), =1+1\n'
+            b'ok@example.com,-1-1,fine\n')
+    job = upload(api, lid, data, auto_start=True)
+    wait_status(api, pump, job["id"], "completed", "completed_with_errors")
+    text = api.get(f"/imports/{job['id']}/errors").body.decode()
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    assert header[4:] == ["email", "'=HYPERLINK(\"http://x\")", "notes"]
+    assert rows[0][4:] == ["bad@@", "'  @SUM(A1)", "' =1+1"]
