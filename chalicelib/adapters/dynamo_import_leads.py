@@ -30,6 +30,10 @@ UPDATE_TXN_LEADS = 50  # a lead and its activity entry: two items each
 BATCH_GET_KEYS = 100
 
 
+class UpdateCancelled(RuntimeError):
+    """A lead-update transaction cancelled by a conflict, not a changed lead: retry later."""
+
+
 class ImportLeadWrites(LowLevelTable):
     def save_leads(self, lst: LeadList, leads: Sequence[Lead]) -> list[SaveOutcome]:
         """Claim each lead's identity and store the winners; one outcome per lead.
@@ -99,13 +103,7 @@ class ImportLeadWrites(LowLevelTable):
                      "lead_id": {"S": leads[i].id}},
             "ConditionExpression": "attribute_not_exists(pk)",
         }} for i in group]
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            return False
-        return True
+        return self._transact(items) is None
 
     def _claim_one_by_one(self, claims: list[tuple[str, str]],
                           leads: Sequence[Lead], group: list[int],
@@ -198,15 +196,10 @@ class ImportLeadWrites(LowLevelTable):
                 "ExpressionAttributeValues": {":v": {"N": str(update.before.version)}}}})
             items.append({"Put": {"TableName": self._table,
                                   "Item": _activity_model(lst, update.activity).serialize()}})
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = exc.response.get("CancellationReasons") or []
-            stale = {group[n // 2] for n, reason in enumerate(reasons)
-                     if n % 2 == 0 and reason.get("Code") == "ConditionalCheckFailed"}
-            if not stale:
-                raise  # cancelled for another reason (conflict, throttling): retry the chunk
-            return stale
-        return set()
+        failed = self._transact(items)
+        if failed is None:
+            return set()
+        stale = {group[n // 2] for n in failed if n % 2 == 0}  # lead puts are the even items
+        if not stale:  # cancelled for another reason (conflict, throttling): retry the chunk
+            raise UpdateCancelled("an import update transaction was cancelled")
+        return stale

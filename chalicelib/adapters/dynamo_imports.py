@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters.dynamo_import_leads import ImportLeadWrites
@@ -29,6 +28,10 @@ from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.import_job import ImportCounts, ImportJob, verification_counts
 from chalicelib.domain.import_state import ImportMode, ImportState
 from chalicelib.domain.lead_list import LeadList
+
+
+class ChunkNotCounted(RuntimeError):
+    """The chunk's counting transaction was cancelled by a conflict: retry the chunk."""
 
 
 def _int(value: Any) -> int:
@@ -201,13 +204,10 @@ class DynamoImports(ImportLeadWrites):
                     "Key": {"pk": {"S": shard_pk(lst.id, shard)}, "sk": {"S": COUNTER_SK}},
                     "UpdateExpression": "ADD n :n",
                     "ExpressionAttributeValues": {":n": {"N": str(n)}}}})
-        try:
-            self.client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                reasons = exc.response.get("CancellationReasons") or []
-                if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                    return False
-            raise
-        return True
+        failed = self._transact(items)
+        if failed is None:
+            return True
+        if 0 in failed:  # the chunk marker exists: counted by an earlier delivery
+            return False
+        raise ChunkNotCounted(f"chunk {number} of {job.id}: its transaction was cancelled")
 

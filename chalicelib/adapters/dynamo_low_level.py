@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from chalicelib.config import get_settings
 
@@ -27,6 +28,21 @@ class LowLevelTable:
         if self._client is None:
             self._client = boto3.client("dynamodb", region_name=get_settings().region)
         return self._client
+
+    def _transact(self, items: list[dict[str, Any]]) -> set[int] | None:
+        """One TransactWriteItems: None if written, else the positions whose condition failed.
+
+        A transaction cancelled for another reason (a conflict with another
+        transaction, throttling) gives an empty set; any other error raises.
+        """
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            return {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
+        return None
 
     def _batch_put(self, items: list[dict[str, Any]]) -> None:
         """Put items 25 a request, retrying what DynamoDB left unprocessed."""

@@ -115,21 +115,15 @@ class DynamoVerification(LowLevelTable):
         for start in range(0, len(domains), TRANSACTION_ITEMS):
             group = list(domains[start:start + TRANSACTION_ITEMS])
             while len(group) > 1:
-                try:
-                    self.client.transact_write_items(TransactItems=[
-                        {"Update": self._claim_item(d, now, lease_seconds)} for d in group])
-                except ClientError as exc:
-                    if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                        raise
-                    reasons = exc.response.get("CancellationReasons") or []
-                    failed = {i for i, r in enumerate(reasons)
-                              if r.get("Code") == "ConditionalCheckFailed"}
-                    if not failed:  # a conflict, not a condition: settle one by one
-                        break
+                failed = self._transact([
+                    {"Update": self._claim_item(d, now, lease_seconds)} for d in group])
+                if failed is None:
+                    claimed.extend(group)
+                    group = []
+                elif not failed:  # a conflict, not a condition: settle one by one
+                    break
+                else:
                     group = [d for i, d in enumerate(group) if i not in failed]
-                    continue
-                claimed.extend(group)
-                group = []
             claimed.extend(d for d in group if self.claim(d, now, lease_seconds))
         return claimed
 
@@ -196,23 +190,17 @@ class DynamoVerification(LowLevelTable):
                 for item in self._transaction_items(list_id, shards, updates[index]):
                     items.append(item)
                     owner.append(index)
-            try:
-                self.client.transact_write_items(TransactItems=items)
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                    raise
-                reasons = exc.response.get("CancellationReasons") or []
-                changed = {owner[i] for i, r in enumerate(reasons)
-                           if r.get("Code") == "ConditionalCheckFailed"}
-                if not changed:  # a conflict with another transaction: lead by lead
-                    for index in group:
-                        results[index] = self.apply(list_id, shards, updates[index])
-                    return
-                group = [index for index in group if index not in changed]
-                continue
-            for index in group:
-                results[index] = True
-            return
+            failed = self._transact(items)
+            if failed is None:
+                for index in group:
+                    results[index] = True
+                return
+            if not failed:  # a conflict with another transaction: lead by lead
+                for index in group:
+                    results[index] = self.apply(list_id, shards, updates[index])
+                return
+            changed = {owner[i] for i in failed}
+            group = [index for index in group if index not in changed]
 
     def _transaction_items(self, list_id: str, shards: int,
                            update: VerdictUpdate) -> list[dict[str, Any]]:

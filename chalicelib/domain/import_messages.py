@@ -29,14 +29,14 @@ class ChunkBody(TypedDict):
     rows: int
 
 
-def _str(body: Mapping[str, Any], name: str) -> str:
+def required_str(body: Mapping[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value:
         raise DropMessage(f"message has no {name}", details={"field": name})
     return value
 
 
-def _int(body: Mapping[str, Any], name: str) -> int:
+def required_count(body: Mapping[str, Any], name: str) -> int:
     value = body.get(name)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise DropMessage(f"message has no {name}", details={"field": name})
@@ -54,7 +54,7 @@ class SplitMessage:
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> SplitMessage:
-        return cls(_str(body, "import_id"))
+        return cls(required_str(body, "import_id"))
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ class ChunkMessage:
 
     @classmethod
     def from_body(cls, body: Mapping[str, Any]) -> ChunkMessage:
-        return cls(_str(body, "import_id"), _int(body, "chunk"), _str(body, "key"),
-                   _int(body, "rows"))
+        return cls(required_str(body, "import_id"), required_count(body, "chunk"),
+                   required_str(body, "key"), required_count(body, "rows"))
 
     @staticmethod
     def key_for(import_id: str, number: int) -> str:

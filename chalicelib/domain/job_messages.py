@@ -11,13 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import DropMessage
-
-
-def _str(body: Mapping[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise DropMessage(f"job has no {name}", details={"field": name})
-    return value
+from chalicelib.domain.import_messages import required_str
 
 
 @dataclass(frozen=True)
@@ -71,16 +65,17 @@ def parse_job(body: Mapping[str, Any]) -> Job:
         shards = body.get("shards")
         if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
             raise DropMessage("job has no shards", details={"field": "shards"})
-        return PurgeListJob(_str(body, "list_id"), _str(body, "workspace"),
-                            _str(body, "identity"), shards)
+        return PurgeListJob(required_str(body, "list_id"), required_str(body, "workspace"),
+                            required_str(body, "identity"), shards)
     if kind == "copy_list":
         position = body.get("position")
-        return CopyListJob(_str(body, "workspace"), _str(body, "source_id"),
-                           _str(body, "copy_id"), position if isinstance(position, str) else None)
+        return CopyListJob(required_str(body, "workspace"), required_str(body, "source_id"),
+                           required_str(body, "copy_id"),
+                           position if isinstance(position, str) else None)
     if kind == "bulk":
         request = body.get("request")
         if not isinstance(request, dict):
             raise DropMessage("job has no request", details={"field": "request"})
-        return BulkJob(_str(body, "workspace"), _str(body, "list_id"), request,
-                       _str(body, "position"))
+        return BulkJob(required_str(body, "workspace"), required_str(body, "list_id"), request,
+                       required_str(body, "position"))
     raise DropMessage(f"unknown job type {str(kind)[:40]!r}", details={"field": "type"})

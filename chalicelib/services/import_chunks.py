@@ -17,7 +17,7 @@ from typing import Any
 
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.clock import utc_now_iso
-from chalicelib.domain.errors import DropMessage, FieldError, NotFound
+from chalicelib.domain.errors import FieldError, NotFound
 from chalicelib.domain.ids import deterministic_id, shard_of
 from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.import_messages import ChunkMessage
@@ -124,8 +124,7 @@ class ChunkProcessor:
         try:
             return self._lists.get(job.workspace, job.list_id)
         except NotFound:
-            self._lifecycle.fail(job.id, "list_deleted", "The list was deleted during the import")
-            raise DropMessage("the import's list was deleted") from None
+            raise self._lifecycle.list_deleted(job.id) from None
 
     def _process_rows(self, job: ImportJob, lst: LeadList, rows: list[list[Any]],
                       columns: list[tuple[int, str]], width: int) -> _ChunkOutcome:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib.domain.clock import utc_now_iso
-from chalicelib.domain.errors import Conflict
+from chalicelib.domain.errors import Conflict, DropMessage
 from chalicelib.domain.import_job import ImportJob
 from chalicelib.domain.import_messages import SplitMessage
 from chalicelib.domain.import_state import ImportMode, ImportState, sources_of
@@ -49,6 +49,11 @@ class ImportLifecycle:
     def fail(self, import_id: str, code: str, message: str) -> bool:
         return self.move(import_id, ImportState.FAILED,
                          error={"code": code, "message": message})
+
+    def list_deleted(self, import_id: str) -> DropMessage:
+        """The import's list is gone: the import fails; the message driving it is dropped."""
+        self.fail(import_id, "list_deleted", "The list was deleted during the import")
+        return DropMessage("the import's list was deleted")
 
     def begin(self, job: ImportJob, mapping: Mapping[str, str | None],
               mode: ImportMode = ImportMode.SKIP) -> None:

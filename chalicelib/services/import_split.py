@@ -14,7 +14,7 @@ from typing import Any
 
 from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.deliverability import lookup_domain
-from chalicelib.domain.errors import DropMessage, LeadpipeError, NotFound
+from chalicelib.domain.errors import LeadpipeError, NotFound
 from chalicelib.domain.import_job import ImportJob
 from chalicelib.domain.import_messages import ChunkMessage, SplitMessage
 from chalicelib.domain.import_state import ImportState
@@ -62,8 +62,7 @@ class ImportSplitter:
         try:
             lst = self._lists.get(job.workspace, job.list_id)
         except NotFound:
-            self._lifecycle.fail(job.id, "list_deleted", "The list was deleted during the import")
-            raise DropMessage("the import's list was deleted") from None
+            raise self._lifecycle.list_deleted(job.id) from None
         try:
             self._split(job, lst.identity)
         except LeadpipeError as exc:

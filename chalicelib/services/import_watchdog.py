@@ -125,8 +125,7 @@ class ImportWatchdog:
             try:
                 lst = self._lists.get(job.workspace, job.list_id)
             except NotFound:
-                self._lifecycle.fail(job.id, "list_deleted",
-                                     "The list was deleted during the import")
+                self._lifecycle.list_deleted(job.id)
                 return
             missing = self._missing_chunks(job)
             lost: list[int] = []
@@ -137,12 +136,14 @@ class ImportWatchdog:
                 else:
                     lost.append(number)
             # Chunks whose file is gone: the rows no chunk accounts for are
-            # theirs, so the counts still add up to total_rows.
-            for index, number in enumerate(lost):
+            # theirs (all on the first), so the counts still add up to total_rows.
+            if lost:
                 current = self._imports.get(job.id)
-                shortfall = 0 if current is None or index else max(
+                shortfall = 0 if current is None else max(
                     0, (current.total_rows or 0) - current.processed_rows)
-                self._chunks.settle_unprocessed(job, lst, number, shortfall, "stalled")
+                for index, number in enumerate(lost):
+                    self._chunks.settle_unprocessed(job, lst, number,
+                                                    0 if index else shortfall, "stalled")
         self._lifecycle.fail(job.id, "stalled", message)
 
     def _missing_chunks(self, job: ImportJob) -> list[int]:
