@@ -13,6 +13,7 @@ from chalicelib.services.auth import AuthService
 from chalicelib.services.file_source import FileRowSource
 from chalicelib.services.import_analysis import ImportAnalyser
 from chalicelib.services.import_chunks import ChunkProcessor
+from chalicelib.services.import_erasure import ImportEraser
 from chalicelib.services.import_lifecycle import ImportLifecycle
 from chalicelib.services.import_report import ErrorReport
 from chalicelib.services.import_split import ImportSplitter
@@ -72,8 +73,6 @@ def build_services(settings: Settings) -> Services:
         concurrency=dns.concurrency, metrics=metrics)
     leads = LeadService(repo, lists, queue, verification, budget_seconds=budget,
                         max_batch=settings.max_batch_leads)
-    # A worker gets most of its function's timeout, leaving time to hand off.
-    runner = JobRunner(lists, leads, queue, budget_seconds=max(budget, 40.0))
     import_store = DynamoImports()
     files = S3Files(settings.bucket_name, settings.region)
     analyses = AnalysisStore(files)
@@ -82,7 +81,10 @@ def build_services(settings: Settings) -> Services:
     chunks_queue = SqsJobQueue(settings.queue_name("chunks"), settings.region)
     splits_queue = SqsJobQueue(settings.queue_name("splits"), settings.region)
     lifecycle = ImportLifecycle(import_store, analyses, splits_queue)
-    imports = ImportService(import_store, files, analyses, lists, lifecycle, report,
+    eraser = ImportEraser(import_store, files, lifecycle)
+    # A worker gets most of its function's timeout, leaving time to hand off.
+    runner = JobRunner(lists, leads, eraser, queue, budget_seconds=max(budget, 40.0))
+    imports = ImportService(import_store, files, analyses, lists, lifecycle, report, eraser,
                             max_upload_bytes=settings.max_upload_bytes,
                             upload_url_seconds=settings.upload_url_seconds)
     chunks = ChunkProcessor(import_store, files, analyses, lists, lifecycle, report,

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# How long an import's record and files (analysed copy, analysis with its
+# preview, error report) are kept: S3 lifecycle rules and the DynamoDB TTL of
+# the import's items both use it, so neither outlives the other by much.
+IMPORT_RETENTION_DAYS = 30
+
 
 @dataclass(frozen=True)
 class TableDef:
@@ -49,10 +54,10 @@ class BucketDef:
     # Days after which objects under each prefix expire (infra's lifecycle rules).
     lifecycle_days: tuple[tuple[str, int], ...] = (
         ("uploads/", 1),    # a presigned form lives 15 min; analysis copies the file away
-        ("files/", 30),     # the analysed copy, read by the splitter
-        ("analysis/", 30),  # columns, mapping, preview: GET /imports/{id} shows them
+        ("files/", IMPORT_RETENTION_DAYS),     # the analysed copy, read by the splitter
+        ("analysis/", IMPORT_RETENTION_DAYS),  # columns, mapping, preview (GET /imports/{id})
         ("chunks/", 7),     # rows in flight between splitter and chunk workers
-        ("errors/", 30),    # the error report behind GET /imports/{id}/errors
+        ("errors/", IMPORT_RETENTION_DAYS),    # the report behind GET /imports/{id}/errors
     )
 
 

@@ -9,7 +9,8 @@ watchdog drops it), never an active import the watchdog cannot see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -25,9 +26,13 @@ from chalicelib.adapters.dynamo_models import (
     shard_pk,
 )
 from chalicelib.domain.clock import utc_now_iso
+from chalicelib.domain.errors import NotFound
 from chalicelib.domain.import_job import ImportCounts, ImportJob, verification_counts
 from chalicelib.domain.import_state import ImportMode, ImportState
 from chalicelib.domain.lead_list import LeadList
+from chalicelib.resources import IMPORT_RETENTION_DAYS
+
+_RETENTION_SECONDS = IMPORT_RETENTION_DAYS * 86400
 
 
 class ChunkNotCounted(RuntimeError):
@@ -62,10 +67,18 @@ def _to_job(m: ImportModel) -> ImportJob:
 
 
 class DynamoImports(ImportLeadWrites):
+    # Epoch seconds; tests move it to see records expire.
+    now: Callable[[], float] = staticmethod(time.time)
+
+    def _expires_at(self) -> int:
+        return int(self.now()) + _RETENTION_SECONDS
+
     # --- import records -----------------------------------------------------
     def create(self, job: ImportJob) -> None:
         pk, sk = import_key(job.id)
+        expires = self._expires_at()
         ImportModel(pk, sk, import_id=job.id, workspace=job.workspace, list_id=job.list_id,
+                    expires_at=expires,
                     filename=job.filename, status=job.status.value,
                     created_at=job.created_at, source_kind=job.source, mode=job.mode.value,
                     updated_at=job.updated_at, object_key=job.object_key,
@@ -76,14 +89,40 @@ class DynamoImports(ImportLeadWrites):
         ref_pk, ref_sk = import_ref_key(job.list_id, job.id)
         self.client.put_item(TableName=self._table,
                              Item={"pk": {"S": ref_pk}, "sk": {"S": ref_sk},
-                                   "import_id": {"S": job.id}})
+                                   "import_id": {"S": job.id},
+                                   "expires_at": {"N": str(expires)}})
 
     def get(self, import_id: str) -> ImportJob | None:
+        """The import, or None if it never was, was deleted, or has expired.
+
+        DynamoDB deletes expired items up to days after their TTL: until then
+        they are still read, so the expiry is checked here too.
+        """
         pk, sk = import_key(import_id)
         try:
-            return _to_job(ImportModel.get(pk, sk, consistent_read=True))
+            model = ImportModel.get(pk, sk, consistent_read=True)
         except DoesNotExist:
             return None
+        if model.expires_at is not None and model.expires_at <= self.now():
+            return None
+        return _to_job(model)
+
+    def delete(self, import_id: str, list_id: str) -> None:
+        """Every item of the import: record, chunk and batch markers, list entry, registry."""
+        pk, _ = import_key(import_id)
+        ref_pk, ref_sk = import_ref_key(list_id, import_id)
+        keys = [{"pk": {"S": ref_pk}, "sk": {"S": ref_sk}},
+                {"pk": {"S": ACTIVE_IMPORTS_PK}, "sk": {"S": f"I#{import_id}"}}]
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "ProjectionExpression": "pk, sk",
+            "KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": {"S": pk}}}
+        while True:
+            response = self.client.query(**kwargs)
+            keys.extend({"pk": i["pk"], "sk": i["sk"]} for i in response["Items"])
+            if "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        self._batch_delete(keys)
 
     def update(self, import_id: str, *, expect_status: Iterable[str] | None = None,
                **fields: Any) -> bool:
@@ -177,6 +216,7 @@ class DynamoImports(ImportLeadWrites):
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                      "Item": {"pk": {"S": pk}, "sk": {"S": sk},
+                              "expires_at": {"N": str(self._expires_at())},
                               "saved": {"N": str(counts.saved)},
                               "updated": {"N": str(counts.updated)},
                               "unchanged": {"N": str(counts.unchanged)},
@@ -184,6 +224,8 @@ class DynamoImports(ImportLeadWrites):
                               "invalid": {"N": str(counts.invalid)}}}},
             {"Update": {"TableName": self._table,
                         "Key": {"pk": {"S": ipk}, "sk": {"S": isk}},
+                        # A deleted import is not brought back by a late chunk.
+                        "ConditionExpression": "attribute_exists(pk)",
                         # v_none: saved leads with no email have nothing to verify.
                         "UpdateExpression": "ADD saved :s, duplicates :d, invalid :i, "
                                             "updated :u, unchanged :c, "
@@ -209,5 +251,7 @@ class DynamoImports(ImportLeadWrites):
             return True
         if 0 in failed:  # the chunk marker exists: counted by an earlier delivery
             return False
+        if 1 in failed:
+            raise NotFound("Import not found", details={"import_id": job.id})
         raise ChunkNotCounted(f"chunk {number} of {job.id}: its transaction was cancelled")
 

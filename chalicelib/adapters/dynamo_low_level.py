@@ -46,10 +46,15 @@ class LowLevelTable:
 
     def _batch_put(self, items: list[dict[str, Any]]) -> None:
         """Put items 25 a request, retrying what DynamoDB left unprocessed."""
-        for start in range(0, len(items), BATCH_WRITE_ITEMS):
-            requests = [{"PutRequest": {"Item": item}}
-                        for item in items[start:start + BATCH_WRITE_ITEMS]]
-            pending: dict[str, Any] = {self._table: requests}
+        self._batch_write([{"PutRequest": {"Item": item}} for item in items])
+
+    def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
+        """Delete items by key 25 a request (a missing item is no error)."""
+        self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), BATCH_WRITE_ITEMS):
+            pending: dict[str, Any] = {self._table: requests[start:start + BATCH_WRITE_ITEMS]}
             delay = 0.05
             while pending:
                 response = self.client.batch_write_item(RequestItems=pending)

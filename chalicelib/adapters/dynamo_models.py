@@ -178,6 +178,8 @@ class ImportModel(_Table):
     progressed_at = UnicodeAttribute(null=True)
     resumes = NumberAttribute(default=0)
     error = JSONAttribute(null=True)
+    # Epoch seconds: the table's TTL attribute (deleted by DynamoDB after it).
+    expires_at = NumberAttribute(null=True)
 
 
 # The registry of imports that are analysing or running, read by the watchdog.

@@ -1,4 +1,4 @@
-"""HTTP routes for imports: create (presigned upload), read, start, error report."""
+"""HTTP routes for imports: create (presigned upload), read, start, error report, delete."""
 
 from __future__ import annotations
 
@@ -54,6 +54,14 @@ def import_template() -> Response:
 def get_import(import_id: str) -> Response:
     workspace = workspace_of(imports_api.current_request)
     return json_response(services().imports.get_full(workspace, import_id).to_api())
+
+
+@imports_api.route("/imports/{import_id}", methods=["DELETE"])
+@handles_errors
+def delete_import(import_id: str) -> Response:
+    workspace = workspace_of(imports_api.current_request)
+    services().imports.delete(workspace, import_id)
+    return Response(body="", status_code=204)
 
 
 @imports_api.route("/imports/{import_id}/start", methods=["POST"],

@@ -89,7 +89,12 @@ class ChunkProcessor:
 
     def process(self, message: ChunkMessage) -> None:
         job = self._imports.get(message.import_id)
-        if job is None or job.status is not ImportState.RUNNING:
+        if job is None:
+            # Erased (deleted, or its list was): its rows must not linger here.
+            if message.key.startswith(f"chunks/{message.import_id}/"):
+                self._files.delete(message.key)
+            return
+        if job.status is not ImportState.RUNNING:
             return
         if self._imports.chunk_done(job.id, message.chunk):
             self._lifecycle.maybe_finish(job.id)
@@ -112,8 +117,13 @@ class ChunkProcessor:
         self._verification.request(lst, outcome.email_changed)
         no_email = sum(1 for lead in outcome.saved if not lead.email)
         counts = outcome.counts()
-        if self._imports.finish_chunk(job, lst, message.chunk, counts, outcome.shards,
-                                      no_email):  # counted once, like the import's own counts
+        try:
+            counted = self._imports.finish_chunk(job, lst, message.chunk, counts,
+                                                 outcome.shards, no_email)
+        except NotFound:  # erased while this chunk ran: take back its report part
+            self._files.delete(self._report.part_key(job.id, message.chunk))
+            raise
+        if counted:  # once per chunk, like the import's own counts
             self._metrics.add("RowsImported", counts.saved)
             self._metrics.add("RowsUpdated", counts.updated)
             self._metrics.add("RowsDuplicate", counts.duplicates)

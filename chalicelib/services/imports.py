@@ -34,6 +34,7 @@ from chalicelib.domain.mapping_check import validate_mapping
 from chalicelib.domain.phone import is_valid_region
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.file_source import ALLOWED_EXTENSIONS
+from chalicelib.services.import_erasure import ImportEraser
 from chalicelib.services.import_lifecycle import ImportLifecycle
 from chalicelib.services.import_report import ErrorReport
 from chalicelib.services.lists import ListService
@@ -51,14 +52,16 @@ def _safe_filename(name: str) -> str:
 
 class ImportService:
     def __init__(self, imports: ImportStore, files: FileStore, analyses: AnalysisStore,
-                 lists: ListService, lifecycle: ImportLifecycle, report: ErrorReport, *,
-                 max_upload_bytes: int, upload_url_seconds: int) -> None:
+                 lists: ListService, lifecycle: ImportLifecycle, report: ErrorReport,
+                 eraser: ImportEraser, *, max_upload_bytes: int,
+                 upload_url_seconds: int) -> None:
         self._imports = imports
         self._files = files
         self._analyses = analyses
         self._lists = lists
         self._lifecycle = lifecycle
         self._report = report
+        self._eraser = eraser
         self._max_bytes = max_upload_bytes
         self._url_seconds = upload_url_seconds
 
@@ -114,7 +117,17 @@ class ImportService:
         job = self._imports.get(import_id) if import_id.startswith("im_") else None
         if job is None or job.workspace != workspace:
             raise NotFound("Import not found", details={"import_id": import_id})
+        try:
+            # A deleted list's imports are erased in the background; until
+            # then they are already gone for the API (previews hold PII).
+            self._lists.get(workspace, job.list_id)
+        except NotFound:
+            raise NotFound("Import not found", details={"import_id": import_id}) from None
         return job
+
+    def delete(self, workspace: str, import_id: str) -> None:
+        """Erase the import (stopping it if it runs); the leads it saved stay."""
+        self._eraser.erase(self.get(workspace, import_id))
 
     def get_full(self, workspace: str, import_id: str) -> ImportJob:
         """The import with its analysis (columns, mapping, preview) attached."""

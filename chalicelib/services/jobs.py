@@ -13,16 +13,18 @@ from typing import Any
 from chalicelib.domain.bulk import BulkRequest
 from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.job_messages import CopyListJob, PurgeListJob, parse_job
+from chalicelib.services.import_erasure import ImportEraser
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import JobQueue
 
 
 class JobRunner:
-    def __init__(self, lists: ListService, leads: LeadService, jobs: JobQueue, *,
-                 budget_seconds: float) -> None:
+    def __init__(self, lists: ListService, leads: LeadService, imports: ImportEraser,
+                 jobs: JobQueue, *, budget_seconds: float) -> None:
         self._lists = lists
         self._leads = leads
+        self._imports = imports
         self._jobs = jobs
         self._budget = budget_seconds
 
@@ -30,8 +32,13 @@ class JobRunner:
         deadline = time.monotonic() + self._budget
         job = parse_job(body)
         if isinstance(job, PurgeListJob):
-            done = self._lists.purge(job.list_id, job.workspace, job.identity, job.shards,
-                                     deadline=deadline)
+            # The job is sent before the list record is deleted: wait for that.
+            self._lists.ensure_deleted(job.workspace, job.list_id)
+            # Imports first: their previews and reports hold raw rows, and
+            # there are far fewer of them than leads.
+            done = self._imports.erase_list(job.list_id, deadline=deadline) and \
+                self._lists.purge(job.list_id, job.workspace, job.identity, job.shards,
+                                  deadline=deadline)
             if not done:
                 self._jobs.send(job.to_body())
         elif isinstance(job, CopyListJob):

@@ -116,11 +116,15 @@ class ListService:
         self._repo.save_list(copy)
         return copy
 
+    def ensure_deleted(self, workspace: str, list_id: str) -> None:
+        """Raise (the message is retried) while the list record still exists."""
+        if self._repo.get_list(workspace, list_id) is not None:
+            raise RuntimeError("list still exists; purge retried later")
+
     def purge(self, list_id: str, workspace: str, identity: str, shards: int,
               *, deadline: float) -> bool:
         """Delete a deleted list's items; False if time ran out first (call again)."""
-        if self._repo.get_list(workspace, list_id) is not None:
-            raise RuntimeError("list still exists; purge retried later")
+        self.ensure_deleted(workspace, list_id)
         for shard in range(shards):
             while self._repo.purge_shard_page(list_id, identity, shard):
                 if time.monotonic() > deadline:

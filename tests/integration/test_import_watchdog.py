@@ -156,14 +156,7 @@ def test_malformed_messages_are_dropped_not_retried(api: Api):
         {"batchItemFailures": []}
 
 
-def test_deleting_the_list_mid_import_fails_it_and_drops_its_chunks(api: Api, pump,
-                                                                    small_chunks):
-    lid = api.new_list()["id"]
-    import_id, chunks = split_by_hand(api, lid)
-    assert api.delete(f"/lists/{lid}").status_code == 204
-    assert handlers.on_chunk_records(chunks) == {"batchItemFailures": []}
-    job = api.get(f"/imports/{import_id}").json_body
-    assert job["status"] == "failed" and job["error"]["code"] == "list_deleted"
+# Deleting the list mid-import: tests/integration/test_import_erasure.py.
 
 
 def test_the_watchdog_lets_a_moving_import_be(api: Api, pump, small_chunks, clock):
