@@ -13,12 +13,14 @@ from chalicelib.entrypoints.http_support import rewrite_chalice_errors
 from chalicelib.entrypoints.import_routes import imports_api
 from chalicelib.entrypoints.job_handlers import handle_job_records
 from chalicelib.entrypoints.schedule_handlers import run_import_watchdog
+from chalicelib.entrypoints.token_routes import tokens_api
 from chalicelib.entrypoints.verify_handlers import on_verify_dlq_records, on_verify_records
 from chalicelib.resources import STACK, dlq_name
 
 app = Chalice(app_name="leadpipe")
 app.register_blueprint(api)
 app.register_blueprint(imports_api)
+app.register_blueprint(tokens_api)
 app.register_middleware(rewrite_chalice_errors, "http")
 
 _settings = get_settings()

@@ -22,6 +22,7 @@ from chalicelib.services.imports import ImportService
 from chalicelib.services.jobs import JobRunner
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
+from chalicelib.services.rate_limit import RateLimiter
 from chalicelib.services.verification import VerificationService
 
 
@@ -39,6 +40,7 @@ class Services:
     import_watchdog: ImportWatchdog
     verification: VerificationService
     metrics: EmfMetrics
+    rate_limiter: RateLimiter
 
 
 def build_services(settings: Settings) -> Services:
@@ -49,7 +51,9 @@ def build_services(settings: Settings) -> Services:
         parse_nameservers,
     )
     from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_rate_counter import DynamoRateCounter  # noqa: PLC0415
     from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_tokens import DynamoTokens  # noqa: PLC0415
     from chalicelib.adapters.dynamo_verification import DynamoVerification  # noqa: PLC0415
     from chalicelib.adapters.s3_files import S3Files  # noqa: PLC0415
     from chalicelib.adapters.sqs_jobs import SqsJobQueue  # noqa: PLC0415
@@ -96,13 +100,14 @@ def build_services(settings: Settings) -> Services:
         splits_queue=splits_queue, chunks_queue=chunks_queue,
         limits=StallLimits(analysing, splitting, chunk_stall, settings.stall_resumes))
     return Services(
-        auth=AuthService(repo), lists=lists, leads=leads, jobs=runner, imports=imports,
+        auth=AuthService(DynamoTokens()), lists=lists, leads=leads, jobs=runner, imports=imports,
         import_analyser=ImportAnalyser(import_store, files, source, analyses, lists, lifecycle),
         import_splitter=ImportSplitter(import_store, files, source, analyses, lists, lifecycle,
                                        chunks_queue, verification,
                                        chunk_rows=settings.chunk_rows),
         import_chunks=chunks, import_lifecycle=lifecycle, import_watchdog=watchdog,
-        verification=verification, metrics=metrics)
+        verification=verification, metrics=metrics,
+        rate_limiter=RateLimiter(DynamoRateCounter(), per_minute=settings.rate_limit_per_minute))
 
 
 @lru_cache(maxsize=1)

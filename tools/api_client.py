@@ -10,6 +10,7 @@ from typing import Any
 import requests
 
 DEFAULT_PORT = 8000
+RATE_LIMIT_RETRIES = 5  # 429s waited out before giving up
 
 
 class ApiError(Exception):
@@ -32,8 +33,13 @@ class LeadpipeApi:
 
     def call(self, method: str, path: str, json: Any = None,
              params: dict[str, Any] | None = None) -> Any:
-        response = self.session.request(method, self.url + path, json=json, params=params,
-                                        timeout=60)
+        for _ in range(RATE_LIMIT_RETRIES):
+            response = self.session.request(method, self.url + path, json=json,
+                                            params=params, timeout=60)
+            if response.status_code != 429:
+                break
+            # The workspace's per-minute limit: wait as told, then try again.
+            time.sleep(min(60, int(response.headers.get("Retry-After", "1"))))
         if response.status_code >= 400:
             try:
                 body = response.json()

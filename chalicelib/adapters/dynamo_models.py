@@ -2,7 +2,9 @@
 
 Keys (see docs/data-model.md for access patterns and capacity arithmetic):
 
-    token       TOKEN#<sha256(token)>            TOKEN
+    token       TOKEN#<sha256(token)>            TOKEN      (adapters/dynamo_tokens.py)
+    token ref   TOKENS#<workspace>               T#<token_id>
+    rate window RATE#<workspace>                 W#<epoch s> (adapters/dynamo_rate_counter.py)
     list        WS#<workspace>                   LIST#<list_id>
     lead        LEAD#<list_id>#<shard>           L#<lead_id>
     counter     LEAD#<list_id>#<shard>           #COUNT
@@ -43,11 +45,6 @@ class _Table(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-
-
-class TokenModel(_Table):
-    workspace = UnicodeAttribute()
-    created_at = UnicodeAttribute()
 
 
 class ListModel(_Table):
@@ -105,10 +102,6 @@ class ActivityModel(_Table):
 
 class ClaimModel(_Table):
     lead_id = UnicodeAttribute()
-
-
-def token_key(token_hash: str) -> tuple[str, str]:
-    return f"TOKEN#{token_hash}", "TOKEN"
 
 
 def list_key(workspace: str, list_id: str) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""DynamoDB repository: lists, leads, claims, counters, activity, tokens.
+"""DynamoDB repository: lists, leads, claims, counters, activity (tokens: dynamo_tokens.py).
 
 Every write that changes which leads a list holds is one transaction of
 claim + lead + shard counter (+ activity), so the dedupe rule and the count
@@ -22,7 +22,6 @@ from chalicelib.adapters.dynamo_models import (
     CounterModel,
     LeadModel,
     ListModel,
-    TokenModel,
     _Table,
     activity_sk,
     claim_key,
@@ -30,7 +29,6 @@ from chalicelib.adapters.dynamo_models import (
     lead_sk,
     list_key,
     shard_pk,
-    token_key,
 )
 from chalicelib.config import get_settings
 from chalicelib.domain.activity import Activity
@@ -156,18 +154,6 @@ class DynamoRepository:
         if self._connection is None:
             self._connection = Connection(region=get_settings().region)
         return self._connection
-
-    # --- tokens -------------------------------------------------------------
-    def put_token(self, token_hash: str, workspace: str, created_at: str) -> None:
-        pk, sk = token_key(token_hash)
-        TokenModel(pk, sk, workspace=workspace, created_at=created_at).save()
-
-    def workspace_for_token(self, token_hash: str) -> str | None:
-        pk, sk = token_key(token_hash)
-        try:
-            return str(TokenModel.get(pk, sk).workspace)
-        except DoesNotExist:
-            return None
 
     # --- lists --------------------------------------------------------------
     def create_list(self, lst: LeadList) -> None:

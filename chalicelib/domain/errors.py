@@ -96,6 +96,19 @@ class PayloadTooLarge(LeadpipeError):
     status = 413
 
 
+class RateLimited(LeadpipeError):
+    """The workspace made more requests this minute than its limit; retry after `retry_after` s."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, *, retry_after: int, limit: int) -> None:
+        super().__init__(f"More than {limit} requests a minute for this workspace; "
+                         f"retry in {retry_after} s",
+                         details={"retry_after": retry_after, "limit_per_minute": limit})
+        self.retry_after = retry_after
+
+
 class DropMessage(LeadpipeError):
     """A queue message that can never succeed (malformed, its list deleted): drop it.
 

@@ -13,7 +13,7 @@ from chalice.app import Request, Response
 
 from chalicelib.bootstrap import services
 from chalicelib.config import get_settings
-from chalicelib.domain.errors import BadRequest, LeadpipeError, PayloadTooLarge
+from chalicelib.domain.errors import BadRequest, LeadpipeError, PayloadTooLarge, RateLimited
 
 logger = logging.getLogger("leadpipe.http")
 # Content types a JSON body may arrive with: curl's -d sends form-urlencoded,
@@ -28,8 +28,11 @@ def error_body(code: str, message: str, details: Mapping[str, Any] | None = None
 
 
 def error_response(error: LeadpipeError) -> Response:
+    headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
     return Response(body=error_body(error.code, error.message, error.details),
-                    status_code=error.status, headers={"Content-Type": "application/json"})
+                    status_code=error.status, headers=headers)
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -55,7 +58,11 @@ def handles_errors(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def workspace_of(request: Request) -> str:
-    return services().auth.authenticate(request.headers.get("authorization"))
+    """The caller's workspace (401 without a usable token), counted against its rate limit."""
+    wired = services()
+    workspace = wired.auth.authenticate(request.headers.get("authorization"))
+    wired.rate_limiter.check(workspace)
+    return workspace
 
 
 def read_json(request: Request) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.row_reader import Row
+from chalicelib.domain.tokens import TokenRecord
 
 
 class JobQueue(Protocol):
@@ -35,11 +36,35 @@ class VerificationRequests(Protocol):
     def prefetch_domains(self, domains: Sequence[str]) -> None: ...
 
 
-class Repository(Protocol):
-    """Storage of tokens, lists, leads and activity (DynamoDB in production)."""
+class TokenStore(Protocol):
+    """Workspace API tokens: found by hash in one read, listed per workspace."""
 
-    def put_token(self, token_hash: str, workspace: str, created_at: str) -> None: ...
-    def workspace_for_token(self, token_hash: str) -> str | None: ...
+    def add(self, record: TokenRecord) -> bool:
+        """Store a new token; False (nothing written) if its hash is stored already."""
+        ...
+    def by_hash(self, token_hash: str) -> TokenRecord | None: ...
+    def for_workspace(self, workspace: str) -> list[TokenRecord]:
+        """The workspace's tokens that are not revoked."""
+        ...
+    def adopt(self, record: TokenRecord) -> bool:
+        """Give a record written before tokens had ids its id, name and hint (once)."""
+        ...
+    def touch(self, token_hash: str, at: str) -> None: ...
+    def revoke(self, record: TokenRecord, at: str) -> bool:
+        """Mark revoked and drop from the workspace's list; False if it already was."""
+        ...
+
+
+class RateCounter(Protocol):
+    """Counts a workspace's requests in fixed windows (one write a request)."""
+
+    def hit(self, workspace: str, window_start: int, expires_at: int) -> int:
+        """Count one request in the window starting at `window_start`; the window's total."""
+        ...
+
+
+class Repository(Protocol):
+    """Storage of lists, leads and activity (DynamoDB in production)."""
 
     def create_list(self, lst: LeadList) -> None: ...
     def save_list(self, lst: LeadList) -> None: ...

@@ -38,6 +38,8 @@ def test_spec_is_valid_openapi_with_ids_and_401s():
             assert op.get("security") == [], "GET /health must not need auth"
         else:
             assert "401" in op["responses"], f"{method} {path} lacks a 401 response"
+            # Every authenticated request counts against the workspace's rate limit.
+            assert "429" in op["responses"], f"{method} {path} lacks a 429 response"
 
 
 def test_spec_paths_match_app_routes():
