@@ -36,6 +36,9 @@ class Settings:
     # an import fails as stalled (services/import_watchdog.py).
     stall_seconds: tuple[float, float, float] = (900.0, 1800.0, 600.0)
     stall_resumes: int = 3
+    # A handler holds its SQS messages this long, renewed while it runs
+    # (adapters/sqs_heartbeat.py): a killed worker's messages return this soon.
+    message_lease_seconds: int = 60
     # Requests a workspace may make per minute (services/rate_limit.py); 0: no limit.
     rate_limit_per_minute: int = 600
 
@@ -94,6 +97,7 @@ def get_settings() -> Settings:
             if x.strip()),
         stall_seconds=_stall_seconds(os.environ.get("LEADPIPE_STALL_SECONDS", "900,1800,600")),
         stall_resumes=_int("LEADPIPE_STALL_RESUMES", 3),
+        message_lease_seconds=max(3, _int("LEADPIPE_MESSAGE_LEASE_SECONDS", 60)),
         rate_limit_per_minute=_int("LEADPIPE_RATE_LIMIT_PER_MINUTE", 600),
     )
 

@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
+from chalicelib.adapters.sqs_heartbeat import SqsHeartbeat
 from chalicelib.adapters.telemetry import logger
+from chalicelib.config import get_settings
 from chalicelib.domain.errors import DropMessage, NotFound
+
+
+@lru_cache(maxsize=1)
+def heartbeat() -> SqsHeartbeat:
+    settings = get_settings()
+    return SqsHeartbeat(settings.region, settings.message_lease_seconds)
 
 
 def each_record(records: list[dict[str, Any]],
@@ -19,7 +28,17 @@ def each_record(records: list[dict[str, Any]],
     import deleted): these can never succeed. Everything else (a bug, a
     throttle, a timeout) is retried and, if it keeps failing, reaches the
     queue's DLQ handler, which settles what it was for. Logs carry no lead data.
+    While this runs, the batch's messages are held on a short, renewed lease
+    (adapters/sqs_heartbeat.py); a failed one is let go with a back-off.
     """
+    with heartbeat().hold(records) as lease:
+        failures = _each(records, handle, lease.failed)
+    flush_metrics()
+    return {"batchItemFailures": failures}
+
+
+def _each(records: list[dict[str, Any]], handle: Callable[[dict[str, Any]], None],
+          release: Callable[[str], None]) -> list[dict[str, str]]:
     failures: list[dict[str, str]] = []
     for record in records:
         message_id = record["messageId"]
@@ -38,8 +57,8 @@ def each_record(records: list[dict[str, Any]],
         except Exception:
             logger.exception("message %s failed; it will be retried", message_id)
             failures.append({"itemIdentifier": message_id})
-    flush_metrics()
-    return {"batchItemFailures": failures}
+            release(message_id)
+    return failures
 
 
 def flush_metrics() -> None:
