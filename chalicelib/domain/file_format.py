@@ -99,7 +99,7 @@ class UnreadableFile(LeadpipeError):
     """The upload cannot be read as a CSV or spreadsheet; `code` says why.
 
     Codes: empty_file, unsupported_file_type, not_a_text_file,
-    spreadsheet_too_large, corrupt_spreadsheet, sheet_not_found,
+    spreadsheet_too_large, file_too_complex, corrupt_spreadsheet, sheet_not_found,
     password_protected, cell_too_large, row_too_large; for JSON also
     json_not_array, malformed_json, too_many_columns.
     """

@@ -39,7 +39,7 @@ from chalicelib.domain.file_format import (
     FileFormat,
     UnreadableFile,
 )
-from chalicelib.domain.spreadsheet_checks import check_xlsx_extent, check_zip_spreadsheet
+from chalicelib.domain.spreadsheet_checks import check_xlsx_sheets, check_zip_spreadsheet
 
 # The csv module refuses cells over 128 KiB by default; long notes pasted into
 # a cell are legitimate, so the limit is raised and length rules are left to the
@@ -129,7 +129,7 @@ def iter_sheet_rows(stream: BinaryIO, fmt: FileFormat, sheet: str | None = None)
         stream.seek(start)
         check_zip_spreadsheet(stream, size)
         if fmt.kind == "xlsx":
-            check_xlsx_extent(stream)
+            check_xlsx_sheets(stream)
     data = _load_sheet(stream, sheet)
     return _sheet_rows(data)
 

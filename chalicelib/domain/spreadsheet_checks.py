@@ -3,19 +3,21 @@
 Spreadsheet readers load the chosen sheet whole, so a small upload must not
 be able to ask for gigabytes: `check_zip_spreadsheet` refuses a zip bomb (or
 a file that is no zip at all) from its central directory, and
-`check_xlsx_extent` refuses an xlsx whose sheets span more cells than any
-lead list does.
+`check_xlsx_sheets` refuses an xlsx a sheet of which spans more cells than
+any lead list does, or would expand to more than the reader can hold (cells
+pointing at a long shared string: each gets its own copy).
 """
 
 from __future__ import annotations
 
 import io
-import re
 import struct
 import zipfile
+import zlib
 from typing import BinaryIO
 
 from chalicelib.domain.file_format import UnreadableFile
+from chalicelib.domain.xlsx_scan import SheetSize, WorkbookSize, measure_xlsx
 
 # Below this many uncompressed bytes the compression ratio is not checked.
 _RATIO_FLOOR = 1024 * 1024
@@ -24,8 +26,28 @@ _RATIO_FLOOR = 1024 * 1024
 # dense range, so a 5 KB file with one cell at XFD1048576 would otherwise ask
 # for 16384 x 1048576 cells. 20M cells is far beyond any lead list's shape.
 MAX_SHEET_CELLS = 20_000_000
-_CELL_REF = re.compile(rb'<(?:\w+:)?(?:c|dimension)\b[^>]*?\br(?:ef)?="\$?([A-Z]{1,3})\$?(\d{1,7})'
-                       rb'(?::\$?([A-Z]{1,3})\$?(\d{1,7}))?"')
+
+# What calamine holds to read one sheet, measured on python-calamine 0.9.1:
+# a 32-byte slot for each cell of the range the cells span (20M slots: 626 MB
+# RSS), a 40-byte (position, value) entry for each cell with a value while the
+# range is built, and for each string (a cell's, and each shared string, held
+# for as long as the workbook is open) its bytes plus about 32 of header and
+# allocator rounding (2M cells of 12-byte shared strings: 287 MB RSS, estimated
+# 320 MB).
+_RANGE_SLOT_BYTES = 32
+_CELL_ENTRY_BYTES = 40
+_STRING_BYTES = 32
+# The estimate a sheet may reach. The analysing and splitting functions have
+# 1 GB (infra/app_model.py) and use ~220 MB before reading a sheet; this
+# leaves ~300 MB for the rows being converted and for the estimate's error,
+# and still reads 3M short-string cells (100k leads x 30 columns). A 74 KB
+# file of 150k cells each pointing at one 10 KB shared string (1.5 GB) is
+# refused, where it used to take the reader past the function's memory.
+MAX_SHEET_READ_BYTES = 512 * 1024 * 1024
+# What a damaged archive raises while a part is read.
+# (RuntimeError: an encrypted entry; NotImplementedError: an unknown compression.)
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError,
+               NotImplementedError, RuntimeError)
 
 
 def check_zip_spreadsheet(
@@ -76,42 +98,42 @@ def check_zip_spreadsheet(
         )
 
 
-def check_xlsx_extent(stream: BinaryIO, *, max_cells: int = MAX_SHEET_CELLS) -> None:
-    """Refuse an xlsx whose worksheets span more than `max_cells` cells.
+def check_xlsx_sheets(stream: BinaryIO, *, max_cells: int = MAX_SHEET_CELLS,
+                      max_read_bytes: int = MAX_SHEET_READ_BYTES) -> None:
+    """Refuse an xlsx a sheet of which spans more than `max_cells` cells
+    (`spreadsheet_too_large`) or would take more than `max_read_bytes` to
+    read (`file_too_complex`).
 
-    Streams each worksheet's XML (already bounded by check_zip_spreadsheet)
-    and takes the furthest row and column of its <dimension> and cell refs.
+    Streams the sheets and shared strings (their sizes already bounded by
+    check_zip_spreadsheet) in memory bounded by the number of shared strings;
+    the stream's position is restored.
     """
     start = stream.tell()
     try:
         with zipfile.ZipFile(stream) as archive:
-            for name in archive.namelist():
-                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
-                    continue
-                max_row = max_col = 0
-                tail = b""
-                with archive.open(name) as sheet:
-                    while chunk := sheet.read(1 << 20):
-                        data = tail + chunk
-                        for match in _CELL_REF.finditer(data):
-                            for col, row in ((match[1], match[2]), (match[3], match[4])):
-                                if col and row:
-                                    max_col = max(max_col, _column_number(col))
-                                    max_row = max(max_row, int(row))
-                        tail = data[-256:]
-                if max_row * max_col > max_cells:
-                    raise UnreadableFile(
-                        f"A sheet spans {max_row} rows x {max_col} columns; at most "
-                        f"{max_cells} cells are read", code="spreadsheet_too_large",
-                        details={"rows": max_row, "columns": max_col})
-    except zipfile.BadZipFile as exc:
+            workbook = measure_xlsx(archive)
+    except _ZIP_ERRORS as exc:
         raise UnreadableFile("The spreadsheet is damaged", code="corrupt_spreadsheet") from exc
     finally:
         stream.seek(start)
+    for sheet in workbook.sheets:
+        if sheet.rows * sheet.columns > max_cells:
+            raise UnreadableFile(
+                f"A sheet spans {sheet.rows} rows x {sheet.columns} columns; at most "
+                f"{max_cells} cells are read", code="spreadsheet_too_large",
+                details={"rows": sheet.rows, "columns": sheet.columns})
+        needed = read_bytes(sheet, workbook)
+        if needed > max_read_bytes:
+            raise UnreadableFile(
+                "A sheet expands to more than can be read: too many cells or too much "
+                "repeated text for its size", code="file_too_complex",
+                details={"cells": sheet.cells, "text_bytes": sheet.text_bytes,
+                         "estimated_bytes": needed, "max_bytes": max_read_bytes})
 
 
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + (letter - 64)
-    return number
+def read_bytes(sheet: SheetSize, workbook: WorkbookSize) -> int:
+    """What calamine holds to read `sheet`, by the measured costs above."""
+    return (sheet.rows * sheet.columns * _RANGE_SLOT_BYTES
+            + sheet.cells * _CELL_ENTRY_BYTES
+            + sheet.text_bytes + sheet.string_cells * _STRING_BYTES
+            + workbook.shared_string_bytes + workbook.shared_strings * _STRING_BYTES)

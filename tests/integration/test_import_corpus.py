@@ -37,6 +37,7 @@ from chalicelib.bootstrap import services
 from tests.integration.conftest import Api
 from tests.integration.test_imports import upload, wait_status
 from tests.json_corpus import JSON_CASES, case_kwargs
+from tests.xlsx_parts import shared_string_bomb
 
 FINISHED = ("completed", "completed_with_errors", "failed")
 SETTLED = ("ready", *FINISHED)
@@ -405,6 +406,8 @@ CASES: list[Case] = [
          failed="not_a_text_file"),
     # --- hostile spreadsheets --------------------------------------------------------
     Case("zip_bomb_xlsx", _zip_bomb, filename="leads.xlsx", failed="spreadsheet_too_large"),
+    Case("shared_string_bomb_xlsx", lambda _path: shared_string_bomb(), filename="leads.xlsx",
+         failed="file_too_complex"),
     Case("truncated_xlsx", _small_xlsx()[: len(_small_xlsx()) // 2], filename="leads.xlsx",
          failed="corrupt_spreadsheet"),
     Case("ole2_magic_and_junk_xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + _junk(4096, seed=3),

@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 
 import boto3
+import openpyxl
 import requests
 
 from chalicelib.config import get_settings
 from tests.integration.conftest import Api
+from tests.xlsx_parts import shared_string_bomb
 
 MESSY = (
     "Prénom;Nom;E-mail;Téléphone;Société;Notes\r\n"
@@ -263,6 +266,43 @@ def test_legacy_xls_and_a_chosen_sheet(api: Api, pump, tmp_path):
     lead = api.get(f"/lists/{lid}/leads").json_body["items"][0]
     assert (lead["email"], lead["first_name"], lead["phone"]) == \
         ("xls@example.com", "Excel", "+14155550134")
+
+
+def test_a_sheet_that_expands_past_memory_fails_the_import(api: Api, pump, caplog):
+    # Issue 10: a 55 KB xlsx whose 150k cells (no r=) all point at one 10 KB
+    # shared string passed the zip checks; calamine's copies took the analyser
+    # from 220 MB to 1.65 GB, and the import sat in `analysing`.
+    caplog.set_level(logging.INFO, logger="leadpipe.sqs")
+    lid = api.new_list()["id"]
+    job = upload(api, lid, shared_string_bomb(), filename="leads.xlsx", auto_start=True)
+    done = wait_status(api, pump, job["id"], "failed", "ready", "completed",
+                       "completed_with_errors")
+    assert done["status"] == "failed"
+    assert done["error"]["code"] == "file_too_complex"
+    crashes = [r.getMessage() for r in caplog.records
+               if r.name == "leadpipe.sqs" and r.levelno >= logging.ERROR]
+    assert not crashes
+
+
+def test_a_large_ordinary_spreadsheet_still_imports(api: Api, pump):
+    # GIVEN 5,000 leads in an xlsx, every row repeating the same long note
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Email", "First Name", "Company", "Phone", "Notes"])
+    note = "Met at the fair; wants a demo in spring. " * 25
+    for i in range(5_000):
+        sheet.append([f"lead{i}@example.com", f"Lead {i}", f"Company {i % 50}",
+                      4155550000 + i, note])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    lid = api.new_list()["id"]
+    # WHEN it is imported
+    job = upload(api, lid, buffer.getvalue(), filename="leads.xlsx", auto_start=True)
+    done = wait_status(api, pump, job["id"], "completed", "completed_with_errors", "failed")
+    # THEN every row is saved
+    assert done["status"] == "completed", done["error"]
+    assert done["counts"]["saved"] == 5_000
 
 
 def test_error_report_cells_and_headers_are_never_formulas(api: Api, pump):
