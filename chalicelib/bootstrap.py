@@ -20,6 +20,7 @@ from chalicelib.services.import_split import ImportSplitter
 from chalicelib.services.import_watchdog import ImportWatchdog, StallLimits
 from chalicelib.services.imports import ImportService
 from chalicelib.services.jobs import JobRunner
+from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
 from chalicelib.services.rate_limit import RateLimiter
@@ -31,6 +32,7 @@ class Services:
     auth: AuthService
     lists: ListService
     leads: LeadService
+    lead_batches: LeadBatches
     jobs: JobRunner
     imports: ImportService
     import_analyser: ImportAnalyser
@@ -51,6 +53,7 @@ def build_services(settings: Settings) -> Services:
         parse_nameservers,
     )
     from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_lead_batches import DynamoLeadBatches  # noqa: PLC0415
     from chalicelib.adapters.dynamo_rate_counter import DynamoRateCounter  # noqa: PLC0415
     from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
     from chalicelib.adapters.dynamo_tokens import DynamoTokens  # noqa: PLC0415
@@ -75,8 +78,11 @@ def build_services(settings: Settings) -> Services:
         # MX, A, AAAA and TXT each timing out on every try: a domain's worst case.
         lookup_seconds=4 * dns.timeout_seconds * (dns.retries + 1),
         concurrency=dns.concurrency, metrics=metrics)
-    leads = LeadService(repo, lists, queue, verification, budget_seconds=budget,
-                        max_batch=settings.max_batch_leads)
+    lead_batch_store = DynamoLeadBatches()
+    leads = LeadService(repo, lead_batch_store, lists, queue, verification,
+                        budget_seconds=budget)
+    lead_batches = LeadBatches(lead_batch_store, lists, queue, verification,
+                               budget_seconds=budget, max_batch=settings.max_batch_leads)
     import_store = DynamoImports()
     files = S3Files(settings.bucket_name, settings.region)
     analyses = AnalysisStore(files)
@@ -87,7 +93,8 @@ def build_services(settings: Settings) -> Services:
     lifecycle = ImportLifecycle(import_store, analyses, splits_queue)
     eraser = ImportEraser(import_store, files, lifecycle)
     # A worker gets most of its function's timeout, leaving time to hand off.
-    runner = JobRunner(lists, leads, eraser, queue, budget_seconds=max(budget, 40.0))
+    runner = JobRunner(lists, leads, lead_batches, eraser, queue,
+                       budget_seconds=max(budget, 40.0))
     imports = ImportService(import_store, files, analyses, lists, lifecycle, report, eraser,
                             max_upload_bytes=settings.max_upload_bytes,
                             upload_url_seconds=settings.upload_url_seconds)
@@ -100,7 +107,8 @@ def build_services(settings: Settings) -> Services:
         splits_queue=splits_queue, chunks_queue=chunks_queue,
         limits=StallLimits(analysing, splitting, chunk_stall, settings.stall_resumes))
     return Services(
-        auth=AuthService(DynamoTokens()), lists=lists, leads=leads, jobs=runner, imports=imports,
+        auth=AuthService(DynamoTokens()), lists=lists, leads=leads,
+        lead_batches=lead_batches, jobs=runner, imports=imports,
         import_analyser=ImportAnalyser(import_store, files, source, analyses, lists, lifecycle),
         import_splitter=ImportSplitter(import_store, files, source, analyses, lists, lifecycle,
                                        chunks_queue, verification,

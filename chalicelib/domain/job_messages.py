@@ -1,4 +1,4 @@
-"""The jobs queue's messages (list purge, list copy, bulk by filter): built and parsed here.
+"""The jobs queue's messages (list purge, list copy, bulk, lead batches): built and parsed here.
 
 `parse_job` turns a body back into its shape; a body that is none of them
 raises DropMessage (it can never succeed, so it is dropped, not retried).
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.errors import DropMessage
-from chalicelib.domain.import_messages import required_str
+from chalicelib.domain.import_messages import required_count, required_str
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class CopyListJob:
 
 @dataclass(frozen=True)
 class BulkJob:
-    """Go on applying a bulk action by filter from `position`."""
+    """Go on applying a bulk action: by filter from `position`, or to the ids left."""
 
     workspace: str
     list_id: str
@@ -56,7 +56,36 @@ class BulkJob:
                 "request": dict(self.request), "position": self.position}
 
 
-Job = PurgeListJob | CopyListJob | BulkJob
+@dataclass(frozen=True)
+class BatchInsertJob:
+    """Insert the rest of a `POST /leads/batch` that outlived its request.
+
+    `items` are (index in the request, the lead id given at the request, the
+    lead object as sent): parsed again here, so the message stays the request's
+    own JSON and the ids stay the ones the 202 promised.
+    """
+
+    workspace: str
+    list_id: str
+    batch_id: str
+    part: int
+    items: tuple[tuple[int, str, Mapping[str, Any]], ...]
+
+    def to_body(self) -> dict[str, Any]:
+        return {"type": "lead_batch", "workspace": self.workspace, "list_id": self.list_id,
+                "batch_id": self.batch_id, "part": self.part,
+                "items": [[i, lead_id, dict(item)] for i, lead_id, item in self.items]}
+
+
+Job = PurgeListJob | CopyListJob | BulkJob | BatchInsertJob
+
+
+def _batch_items(raw: Any) -> tuple[tuple[int, str, Mapping[str, Any]], ...]:
+    if not isinstance(raw, list) or not all(
+            isinstance(e, list) and len(e) == 3 and isinstance(e[0], int)
+            and isinstance(e[1], str) and isinstance(e[2], dict) for e in raw):
+        raise DropMessage("job has no items", details={"field": "items"})
+    return tuple((e[0], e[1], e[2]) for e in raw)
 
 
 def parse_job(body: Mapping[str, Any]) -> Job:
@@ -76,6 +105,12 @@ def parse_job(body: Mapping[str, Any]) -> Job:
         request = body.get("request")
         if not isinstance(request, dict):
             raise DropMessage("job has no request", details={"field": "request"})
+        # A selection by ids carries the ids left; one by filter, where to go on.
+        position = "" if request.get("lead_ids") else required_str(body, "position")
         return BulkJob(required_str(body, "workspace"), required_str(body, "list_id"), request,
-                       required_str(body, "position"))
+                       position)
+    if kind == "lead_batch":
+        return BatchInsertJob(required_str(body, "workspace"), required_str(body, "list_id"),
+                              required_str(body, "batch_id"), required_count(body, "part"),
+                              _batch_items(body.get("items")))
     raise DropMessage(f"unknown job type {str(kind)[:40]!r}", details={"field": "type"})

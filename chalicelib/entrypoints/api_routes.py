@@ -121,7 +121,15 @@ def create_lead(list_id: str) -> Response:
 def create_leads_batch(list_id: str) -> Response:
     request = api.current_request
     workspace = workspace_of(request)
-    return json_response(services().leads.create_batch(workspace, list_id, read_json(request)))
+    body, complete = services().lead_batches.create(workspace, list_id, read_json(request))
+    return json_response(body, status=200 if complete else 202)
+
+
+@api.route("/lists/{list_id}/leads/batch/{batch_id}", methods=["GET"])
+@handles_errors
+def get_leads_batch(list_id: str, batch_id: str) -> Response:
+    workspace = workspace_of(api.current_request)
+    return json_response(services().lead_batches.get(workspace, list_id, batch_id))
 
 
 @api.route("/lists/{list_id}/leads", methods=["GET"])

@@ -1,4 +1,4 @@
-"""Background jobs from the jobs queue: list purge, list copy, bulk by filter.
+"""Background jobs from the jobs queue: list purge, list copy, bulk actions, lead batches.
 
 Each job is idempotent (SQS delivers at least once) and works within a time
 budget; what is left is sent back to the queue as a continuation.
@@ -12,18 +12,20 @@ from typing import Any
 
 from chalicelib.domain.bulk import BulkRequest
 from chalicelib.domain.cursor import LeadPosition
-from chalicelib.domain.job_messages import CopyListJob, PurgeListJob, parse_job
+from chalicelib.domain.job_messages import BatchInsertJob, CopyListJob, PurgeListJob, parse_job
 from chalicelib.services.import_erasure import ImportEraser
+from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import JobQueue
 
 
 class JobRunner:
-    def __init__(self, lists: ListService, leads: LeadService, imports: ImportEraser,
-                 jobs: JobQueue, *, budget_seconds: float) -> None:
+    def __init__(self, lists: ListService, leads: LeadService, batches: LeadBatches,
+                 imports: ImportEraser, jobs: JobQueue, *, budget_seconds: float) -> None:
         self._lists = lists
         self._leads = leads
+        self._batches = batches
         self._imports = imports
         self._jobs = jobs
         self._budget = budget_seconds
@@ -46,8 +48,13 @@ class JobRunner:
             position = LeadPosition.decode(job.position) if job.position else None
             self._lists.continue_copy(job.workspace, job.source_id, copy.id, position,
                                       deadline=deadline)
+        elif isinstance(job, BatchInsertJob):
+            self._batches.continue_batch(job)
         else:
             lst = self._lists.get(job.workspace, job.list_id)
+            request = BulkRequest.from_job(job.request)
+            if request.lead_ids is not None:
+                self._leads.continue_bulk_ids(lst, request, deadline=deadline)
+                return
             position = LeadPosition.decode(job.position, lst.shards)
-            self._leads.continue_bulk(lst, BulkRequest.from_job(job.request), position,
-                                      deadline=deadline)
+            self._leads.continue_bulk(lst, request, position, deadline=deadline)

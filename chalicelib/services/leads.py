@@ -29,80 +29,36 @@ from chalicelib.domain.job_messages import BulkJob
 from chalicelib.domain.lead import Lead, check_identity, fresh_email_status, parse_lead_fields
 from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_list import LeadList
+from chalicelib.services.lead_batches import new_lead
 from chalicelib.services.lists import ListService
-from chalicelib.services.ports import JobQueue, Repository, VerificationRequests
+from chalicelib.services.ports import JobQueue, LeadBatchStore, Repository, VerificationRequests
 
 # A search that matches rarely must not read a whole 1M-lead list in one
 # request: past this many leads examined it returns what it has and a cursor.
 MAX_EXAMINED_PER_PAGE = 5000
 MAX_EXPORT_LEADS = 20_000  # keeps the CSV under Lambda's 6 MB response limit
+BULK_READ = 100  # BatchGetItem's limit
 
 
 class LeadService:
-    def __init__(self, repo: Repository, lists: ListService, jobs: JobQueue,
-                 verification: VerificationRequests, *, budget_seconds: float,
-                 max_batch: int) -> None:
+    def __init__(self, repo: Repository, batches: LeadBatchStore, lists: ListService,
+                 jobs: JobQueue, verification: VerificationRequests, *,
+                 budget_seconds: float) -> None:
         self._repo = repo
+        self._batches = batches
         self._lists = lists
         self._jobs = jobs
         self._verification = verification
         self._budget = budget_seconds
-        self._max_batch = max_batch
 
-    # --- add ----------------------------------------------------------------
-    def _new_lead(self, lst: LeadList, payload: Any) -> Lead:
-        if not isinstance(payload, dict):
-            raise ValidationFailed([FieldError("lead", "invalid_type", "a lead is an object")])
-        fields = parse_lead_fields(payload, default_region=lst.default_region)
-        check_identity(fields, lst.identity)
-        now = utc_now_iso()
-        return Lead(id=new_id("ld"), list_id=lst.id, created_at=now, updated_at=now, **fields,
-                    **fresh_email_status(fields.get("email")))
-
-    def _insert(self, lst: LeadList, lead: Lead, source: str) -> None:
-        activity = Activity(new_id("ac"), lead.id, "created", lead.created_at, {"source": source})
-        self._repo.insert_lead(lst, lead, activity)
-
+    # --- add (a batch: services/lead_batches.py) -------------------------------
     def create(self, workspace: str, list_id: str, payload: Mapping[str, Any]) -> Lead:
         lst = self._lists.get(workspace, list_id)
-        lead = self._new_lead(lst, payload)
-        self._insert(lst, lead, "api")
+        lead = new_lead(lst, payload)
+        activity = Activity(new_id("ac"), lead.id, "created", lead.created_at, {"source": "api"})
+        self._repo.insert_lead(lst, lead, activity)
         self._verification.request(lst, [lead])
         return lead
-
-    def create_batch(self, workspace: str, list_id: str,
-                     payload: Mapping[str, Any]) -> dict[str, Any]:
-        lst = self._lists.get(workspace, list_id)
-        extra = set(payload) - {"leads"}
-        leads = payload.get("leads")
-        if extra:
-            raise ValidationFailed([FieldError(k, "unknown_field", f"Unknown field {k!r}")
-                                    for k in sorted(extra)])
-        if not isinstance(leads, list) or not 1 <= len(leads) <= self._max_batch:
-            raise ValidationFailed([FieldError("leads", "invalid_type",
-                                               f"leads is an array of 1 to {self._max_batch} "
-                                               "lead objects")])
-        results: list[dict[str, Any]] = []
-        counts = {"created": 0, "duplicate": 0, "invalid": 0}
-        created: list[Lead] = []
-        for index, item in enumerate(leads):
-            try:
-                lead = self._new_lead(lst, item)
-                self._insert(lst, lead, "api_batch")
-                created.append(lead)
-                result: dict[str, Any] = {"index": index, "status": "created",
-                                          "lead_id": lead.id}
-            except ValidationFailed as exc:
-                result = {"index": index, "status": "invalid",
-                          "errors": [e.as_dict() for e in exc.errors]}
-            except DuplicateLead as exc:
-                result = {"index": index, "status": "duplicate",
-                          "lead_id": exc.existing_lead_id}
-            counts[result["status"]] += 1
-            results.append(result)
-        self._verification.request(lst, created)
-        return {"created": counts["created"], "duplicates": counts["duplicate"],
-                "invalid": counts["invalid"], "results": results}
 
     # --- read ---------------------------------------------------------------
     def get(self, workspace: str, list_id: str, lead_id: str) -> Lead:
@@ -184,13 +140,27 @@ class LeadService:
         request = parse_bulk_request(payload)
         deadline = time.monotonic() + self._budget
         if request.lead_ids is not None:
-            affected = 0
-            for lead_id in request.lead_ids:
-                lead = self._repo.get_lead(lst, lead_id) if lead_id.startswith("ld_") else None
+            return self.continue_bulk_ids(lst, request, deadline=deadline)
+        return self.continue_bulk(lst, request, None, deadline=deadline)
+
+    def continue_bulk_ids(self, lst: LeadList, request: BulkRequest, *,
+                          deadline: float) -> tuple[int, bool]:
+        """Apply to the listed leads, read 100 at a time; the rest to the jobs queue."""
+        ids = [i for i in request.lead_ids or () if i.startswith("ld_")]
+        affected = 0
+        for start in range(0, len(ids), BULK_READ):
+            if start and time.monotonic() > deadline:
+                rest = BulkRequest(action=request.action, lead_ids=tuple(ids[start:]),
+                                   status=request.status, tags=request.tags)
+                self._jobs.send(BulkJob(lst.workspace, lst.id, rest.to_job(), "").to_body())
+                return affected, False
+            part = ids[start:start + BULK_READ]
+            found = self._batches.get_leads(lst, part)
+            for lead_id in part:
+                lead = found.get(lead_id)
                 if lead is not None and self._apply_bulk(lst, request, lead):
                     affected += 1
-            return affected, True
-        return self.continue_bulk(lst, request, None, deadline=deadline)
+        return affected, True
 
     def continue_bulk(self, lst: LeadList, request: BulkRequest, start: LeadPosition | None,
                       *, deadline: float) -> tuple[int, bool]:
