@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "lp_e2e_" + "x" * 32
@@ -219,6 +220,12 @@ def test_schemathesis_finds_no_server_errors(stack: Stack):
                             "--workspace", "fuzz"], env=stack.env, capture_output=True,
                            text=True, check=True, cwd=ROOT).stdout.strip()
     st = Path(sys.executable).with_name("schemathesis")
+    # The probe's hostile inputs (odd limits, JSON 2,000 deep) join the run as
+    # explicit examples of every operation they fit (tests/e2e/fuzz_probes.py).
+    probes = ROOT / ".local" / "fuzz-probes.jsonl"
+    probes.unlink(missing_ok=True)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.fuzz_probes",
+           "LEADPIPE_PROBE_LOG": str(probes), "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [str(st), "run", str(ROOT / "openapi.yaml"), "--url", stack.url,
          "-H", f"Authorization: Bearer {token}",
@@ -226,9 +233,27 @@ def test_schemathesis_finds_no_server_errors(stack: Stack):
                      "content_type_conformance,response_schema_conformance",
          "--max-examples", os.environ.get("LEADPIPE_FUZZ_EXAMPLES", "25"),
          "--seed", "1", "--workers", "1", "--no-color"],
-        capture_output=True, text=True, cwd=ROOT, check=False, timeout=900)
+        capture_output=True, text=True, cwd=ROOT, check=False, timeout=900, env=env)
     (ROOT / ".local" / "schemathesis.log").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-6000:]
+    sent = [json.loads(line) for line in probes.read_text().splitlines()]
+    spec = yaml.safe_load((ROOT / "openapi.yaml").read_text())
+    operations = [(method.upper(), path, op) for path, item in spec["paths"].items()
+                  for method, op in item.items() if method in ("get", "post", "patch")]
+
+    def name(parameter: dict) -> str:
+        if "$ref" in parameter:
+            parameter = spec["components"]["parameters"][parameter["$ref"].rsplit("/", 1)[1]]
+        return str(parameter.get("name"))
+
+    paged = {(m, p) for m, p, op in operations
+             if any(name(q) == "limit" for q in op.get("parameters", []))}
+    with_body = {(m, p) for m, p, op in operations if "requestBody" in op}
+    assert {(r["method"], r["path"]) for r in sent if r["probe"].startswith("limit-")} == paged
+    assert {(r["method"], r["path"]) for r in sent if r["probe"] == "deep-json"} == with_body
+    for r in sent:
+        expected = "invalid_json" if r["probe"] == "deep-json" else "invalid_limit"
+        assert (r["status"], r["code"]) == (400, expected), r
 
 
 def test_sigterm_stops_every_process(stack: Stack):
