@@ -167,6 +167,9 @@ class EmbeddedAws:
 
     def stop(self) -> None:
         self._server.shutdown()
+        # werkzeug's serve_forever closes the socket on its own thread as it
+        # returns: until that thread ends, the port may still be held.
+        self._thread.join()
         self._server.server_close()
 
 

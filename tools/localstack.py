@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import importlib
 import logging
 import os
 import signal
@@ -66,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     api_port = _port("LEADPIPE_PORT", 8000)
     if args.serve_api:
+        # The API child only: chalice.local is a dev-server dependency.
+        from tools.local_api import serve_api  # noqa: PLC0415
+
         return serve_api(HOST, api_port)
     return run_stack(api_port=api_port, aws_port=_port("LEADPIPE_AWS_PORT", 4566),
                      token=os.environ.get("LEADPIPE_TOKEN") or None)
@@ -326,6 +328,10 @@ def _http_status(host: str, port: int, path: str) -> int | None:
 
 def _port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers bind (allow_reuse_address): connections of a stack
+        # stopped a moment ago, in TIME_WAIT, do not make the port "in use";
+        # a listening socket still does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
@@ -341,53 +347,6 @@ def _port(variable: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"error: {variable}={raw!r} is not a port number") from None
-
-
-# -- the API child -------------------------------------------------------------------
-
-
-def serve_api(host: str, port: int) -> int:
-    """Serve app.py's Chalice app with chalice's local (multithreaded) server."""
-    # chalice's own `chalice local` logs like this (handlers' output, no prefix).
-    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
-    quiet_aws_sdk_logs()
-    # Imported only in the child: chalice.local is a dev-server dependency and
-    # app.py builds its services at import time from the environment we set.
-    from chalice.config import Config  # noqa: PLC0415
-    from chalice.local import ChaliceRequestHandler, create_local_server  # noqa: PLC0415
-
-    # http.server answers any method it has no do_X for (TRACE, QUERY, ...)
-    # with an HTML 501; API Gateway answers them from the API (405 in our
-    # error shape), so every method goes through Chalice.
-    def any_method(handler: object, name: str) -> object:
-        if name.startswith("do_"):
-            return handler._generic_handle  # type: ignore[attr-defined]
-        raise AttributeError(name)
-
-    ChaliceRequestHandler.__getattr__ = any_method  # type: ignore[attr-defined]
-
-    app = importlib.import_module("app").app
-    config = Config.create(
-        chalice_stage=os.environ.get("LEADPIPE_STAGE", "local"),
-        app_name=app.app_name,
-        # Chalice's deployed defaults, so LambdaContext timing matches AWS.
-        lambda_timeout=60,
-        lambda_memory_size=128,
-    )
-    # create_local_server makes `app.current_request` thread-local; its
-    # ThreadedHTTPServer serves each connection on its own thread.
-    server = create_local_server(app, config, host, port)
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        del signum, frame
-        # shutdown() blocks until serve_forever returns, so not on this thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    server.serve_forever()
-    server.server.server_close()
-    return 0
 
 
 if __name__ == "__main__":
