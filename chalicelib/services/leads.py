@@ -7,9 +7,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from chalicelib.domain.activity import (
-    MAX_NOTE_LENGTH,
     Activity,
     describe_changes,
+    parse_note,
     with_current_verdict,
 )
 from chalicelib.domain.bulk import BulkRequest, parse_bulk_request
@@ -20,9 +20,7 @@ from chalicelib.domain.errors import (
     BadRequest,
     Conflict,
     DuplicateLead,
-    FieldError,
     NotFound,
-    ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.job_messages import BulkJob
@@ -145,21 +143,23 @@ class LeadService:
 
     def continue_bulk_ids(self, lst: LeadList, request: BulkRequest, *,
                           deadline: float) -> tuple[int, bool]:
-        """Apply to the listed leads, read 100 at a time; the rest to the jobs queue."""
+        """Apply to the listed leads, read 100 at a time; past the deadline, the rest
+        goes to the jobs queue."""
         ids = [i for i in request.lead_ids or () if i.startswith("ld_")]
         affected = 0
         for start in range(0, len(ids), BULK_READ):
-            if start and time.monotonic() > deadline:
-                rest = BulkRequest(action=request.action, lead_ids=tuple(ids[start:]),
-                                   status=request.status, tags=request.tags)
-                self._jobs.send(BulkJob(lst.workspace, lst.id, rest.to_job(), "").to_body())
-                return affected, False
             part = ids[start:start + BULK_READ]
             found = self._batches.get_leads(lst, part)
-            for lead_id in part:
+            for offset, lead_id in enumerate(part, start=start + 1):
                 lead = found.get(lead_id)
                 if lead is not None and self._apply_bulk(lst, request, lead):
                     affected += 1
+                if time.monotonic() > deadline and offset < len(ids):
+                    rest = BulkRequest(action=request.action, lead_ids=tuple(ids[offset:]),
+                                       status=request.status, tags=request.tags)
+                    self._jobs.send(BulkJob(lst.workspace, lst.id, rest.to_job(),
+                                            "").to_body())
+                    return affected, False
         return affected, True
 
     def continue_bulk(self, lst: LeadList, request: BulkRequest, start: LeadPosition | None,
@@ -215,18 +215,8 @@ class LeadService:
                  payload: Mapping[str, Any]) -> Activity:
         lst = self._lists.get(workspace, list_id)
         self._get(lst, lead_id)
-        extra = set(payload) - {"text"}
-        text = payload.get("text")
-        errors = [FieldError(k, "unknown_field", f"Unknown field {k!r}") for k in sorted(extra)]
-        if not isinstance(text, str) or not text.strip():
-            errors.append(FieldError("text", "required", "text is a non-empty string"))
-        elif len(text.strip()) > MAX_NOTE_LENGTH:
-            errors.append(FieldError("text", "value_too_long",
-                                     f"a note is at most {MAX_NOTE_LENGTH} characters"))
-        if errors or not isinstance(text, str):
-            raise ValidationFailed(errors)
-        note = Activity(new_id("ac"), lead_id, "note_added", utc_now_iso(),
-                        {"text": text.strip()})
+        text = parse_note(payload)
+        note = Activity(new_id("ac"), lead_id, "note_added", utc_now_iso(), {"text": text})
         self._repo.add_activity(lst, note)
         return note
 
