@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.errors import FieldError, InvalidValue, ValidationFailed
 from chalicelib.domain.lead import Lead
+from chalicelib.domain.text import clean_text
 
 ACTIVITY_TYPES = (
     "created", "imported", "edited", "status_changed", "note_added", "tags_changed", "verified",
@@ -31,6 +34,28 @@ class Activity:
     def to_api(self) -> dict[str, Any]:
         return {"id": self.id, "lead_id": self.lead_id, "type": self.type, "at": self.at,
                 "data": self.data}
+
+
+def parse_note(payload: Mapping[str, Any]) -> str:
+    """The text of a note to add: multi-line text under the rule every user text follows.
+
+    Raises ValidationFailed (unknown_field, required, invalid_text, value_too_long).
+    """
+    errors = [FieldError(str(k), "unknown_field", f"Unknown field {k!r}")
+              for k in sorted(map(str, payload)) if k != "text"]
+    raw = payload.get("text")
+    text = None
+    try:
+        text = clean_text(raw, field="text", max_length=MAX_NOTE_LENGTH) \
+            if isinstance(raw, str) else None
+    except InvalidValue as exc:
+        errors.append(FieldError("text", exc.code, exc.message))
+    else:
+        if text is None:
+            errors.append(FieldError("text", "required", "text is a non-empty string"))
+    if errors or text is None:
+        raise ValidationFailed(errors)
+    return text
 
 
 def _plain(value: Any) -> Any:

@@ -151,7 +151,10 @@ def convert_row(number: int, cells: Sequence[str], columns: Sequence[tuple[int, 
         return result
     for _ in range(3):  # each pass drops the bad optional values the last one found
         try:
-            result.fields = parse_lead_fields(payload, default_region=default_region)
+            # A stray control character in a cell is removed, not the row's
+            # failure: the file's author cannot be asked (domain/text).
+            result.fields = parse_lead_fields(payload, default_region=default_region,
+                                              controls="strip")
             return result
         except ValidationFailed as exc:
             fatal = [e for e in exc.errors if e.field == identity]

@@ -20,12 +20,15 @@ from chalicelib.domain.text import (
     MAX_CUSTOM_FIELDS,
     MAX_TAGS,
     MAX_TEXT_LENGTH,
+    Controls,
     clean_text,
     normalise_custom_field_key,
     normalise_tag,
 )
 
 TEXT_FIELDS = ("first_name", "last_name", "company", "job_title", "location", "notes")
+# The text fields that may span lines; the others are one line (domain/text).
+MULTILINE_FIELDS = frozenset({"notes"})
 MAX_ALTERNATES = 20
 # Every field a client may send when creating or editing a lead.
 INPUT_FIELDS = frozenset(
@@ -141,12 +144,15 @@ def _format_alternate_phone(raw: str, region: str) -> str:
 
 
 def parse_lead_fields(
-    payload: Mapping[str, Any], *, default_region: str, partial: bool = False
+    payload: Mapping[str, Any], *, default_region: str, partial: bool = False,
+    controls: Controls = "reject",
 ) -> dict[str, Any]:
     """Validate and normalise client input into Lead field values.
 
     With `partial` (PATCH) only the keys present are returned; null clears a
-    field. Raises ValidationFailed listing every bad field at once.
+    field. `controls` says what a control character in a text is: an
+    `invalid_text` error (API input) or removed (an imported row); see
+    domain/text. Raises ValidationFailed listing every bad field at once.
     """
     errors: list[FieldError] = []
     out: dict[str, Any] = {}
@@ -165,7 +171,8 @@ def parse_lead_fields(
         if name in payload:
             raw = _require_str(payload.get(name), name, errors)
             try:
-                out[name] = None if raw is None else clean_text(raw, field=name)
+                out[name] = None if raw is None else clean_text(
+                    raw, field=name, multiline=name in MULTILINE_FIELDS, controls=controls)
             except InvalidValue as exc:
                 errors.append(FieldError(name, exc.code, exc.message))
 
@@ -195,11 +202,13 @@ def parse_lead_fields(
 
     if "tags" in payload:
         # a blank tag is an error, not nothing: normalise_tag says so
-        out["tags"] = _unique(_normalise_each(payload.get("tags"), "tags", MAX_TAGS,
-                                              normalise_tag, errors, skip_blank=False))
+        out["tags"] = _unique(_normalise_each(
+            payload.get("tags"), "tags", MAX_TAGS,
+            lambda raw: normalise_tag(raw, controls=controls), errors, skip_blank=False))
 
     if "custom_fields" in payload:
-        out["custom_fields"] = _parse_custom_fields(payload.get("custom_fields"), errors)
+        out["custom_fields"] = _parse_custom_fields(payload.get("custom_fields"), errors,
+                                                    controls)
 
     if "status" in payload:
         status = payload["status"]
@@ -232,7 +241,8 @@ def _normalise_scalar(payload: Mapping[str, Any], name: str,
         return None
 
 
-def _parse_custom_fields(value: Any, errors: list[FieldError]) -> dict[str, CustomValue]:
+def _parse_custom_fields(value: Any, errors: list[FieldError],
+                         controls: Controls) -> dict[str, CustomValue]:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -257,7 +267,8 @@ def _parse_custom_fields(value: Any, errors: list[FieldError]) -> dict[str, Cust
             continue
         if isinstance(raw_value, str):
             try:
-                result[key] = clean_text(raw_value, field=name, max_length=MAX_TEXT_LENGTH)
+                result[key] = clean_text(raw_value, field=name, max_length=MAX_TEXT_LENGTH,
+                                         controls=controls)
             except InvalidValue as exc:
                 errors.append(FieldError(name, exc.code, exc.message))
         elif raw_value is None or isinstance(raw_value, bool | int | float):

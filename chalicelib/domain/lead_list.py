@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.errors import FieldError, InvalidValue, ValidationFailed
 from chalicelib.domain.phone import is_valid_region
 from chalicelib.domain.statuses import DEFAULT_IDENTITY, DEFAULT_REGION, IDENTITY_FIELDS
+from chalicelib.domain.text import clean_text
 
 MAX_LIST_NAME = 200
 
@@ -41,14 +42,15 @@ class LeadList:
 
 
 def _name(value: Any, errors: list[FieldError]) -> str | None:
-    if not isinstance(value, str) or not value.strip():
+    # One line of text by the rule every user text follows (domain/text).
+    try:
+        name = clean_text(value, field="name", max_length=MAX_LIST_NAME, multiline=False) \
+            if isinstance(value, str) else None
+    except InvalidValue as exc:
+        errors.append(FieldError("name", exc.code, exc.message))
+        return None
+    if name is None:
         errors.append(FieldError("name", "required", "name is required (a non-empty string)"))
-        return None
-    name = " ".join(value.split())
-    if len(name) > MAX_LIST_NAME:
-        errors.append(FieldError("name", "value_too_long",
-                                 f"name is at most {MAX_LIST_NAME} characters"))
-        return None
     return name
 
 

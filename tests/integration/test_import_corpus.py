@@ -234,9 +234,10 @@ def _check_cp1252_fallback(api: Api, lid: str, job: dict[str, Any]) -> None:
 
 
 def _check_latin1_fallback(api: Api, lid: str, job: dict[str, Any]) -> None:
-    # 0x81 is undefined in cp1252, so latin-1 is used; it keeps the C1 control.
+    # 0x81 is undefined in cp1252, so latin-1 is used; the C1 control it
+    # decodes to is no text, so the cell keeps U+FFFD where it was (domain/text).
     assert job["file"]["encoding"] == "latin-1"
-    assert _lead(api, lid, "email", "bad@example.com")["first_name"] == "X\x81Y"
+    assert _lead(api, lid, "email", "bad@example.com")["first_name"] == "X\ufffdY"
     assert _lead(api, lid, "email", "zoe@example.com")["first_name"] == "Zo\u00c3\u00ab"
 
 

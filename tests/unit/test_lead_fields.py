@@ -50,7 +50,7 @@ def test_full_payload_is_normalised() -> None:
     # GIVEN a create payload with every field, written sloppily
     payload = {
         "first_name": "  Grace ",
-        "last_name": "Hop\x00per",
+        "last_name": "Hop\u202eper",
         "email": "  Grace.Hopper@Example.COM ",
         "phone": "(415) 555-0134 ext. 12",
         "company": "Navy",
