@@ -10,6 +10,7 @@ from chalicelib.config import Settings, get_settings
 from chalicelib.domain.deliverability import TtlPolicy
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.auth import AuthService
+from chalicelib.services.connections import ConnectionService
 from chalicelib.services.file_source import FileRowSource
 from chalicelib.services.import_analysis import ImportAnalyser
 from chalicelib.services.import_chunks import ChunkProcessor
@@ -24,6 +25,8 @@ from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
 from chalicelib.services.rate_limit import RateLimiter
+from chalicelib.services.sheet_imports import SheetImports
+from chalicelib.services.sheet_rows import SheetRowSource, SourceRouter
 from chalicelib.services.verification import VerificationService
 
 
@@ -33,6 +36,7 @@ class Services:
     lists: ListService
     leads: LeadService
     lead_batches: LeadBatches
+    connections: ConnectionService
     jobs: JobRunner
     imports: ImportService
     import_analyser: ImportAnalyser
@@ -52,12 +56,16 @@ def build_services(settings: Settings) -> Services:
         DnsSettings,
         parse_nameservers,
     )
+    from chalicelib.adapters.dynamo_connections import DynamoConnections  # noqa: PLC0415
     from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
     from chalicelib.adapters.dynamo_lead_batches import DynamoLeadBatches  # noqa: PLC0415
     from chalicelib.adapters.dynamo_rate_counter import DynamoRateCounter  # noqa: PLC0415
     from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
     from chalicelib.adapters.dynamo_tokens import DynamoTokens  # noqa: PLC0415
     from chalicelib.adapters.dynamo_verification import DynamoVerification  # noqa: PLC0415
+    from chalicelib.adapters.google_sheets import GoogleSheets, SheetsUnauthorized  # noqa: PLC0415
+    from chalicelib.adapters.kms_secrets import KmsSecrets  # noqa: PLC0415
+    from chalicelib.adapters.oauth_tokens import OAuthTokens  # noqa: PLC0415
     from chalicelib.adapters.s3_files import S3Files  # noqa: PLC0415
     from chalicelib.adapters.sqs_jobs import SqsJobQueue  # noqa: PLC0415
 
@@ -87,7 +95,12 @@ def build_services(settings: Settings) -> Services:
     files = S3Files(settings.bucket_name, settings.region)
     analyses = AnalysisStore(files)
     report = ErrorReport(files)
-    source = FileRowSource(files, max_bytes=settings.max_upload_bytes)
+    box = KmsSecrets(settings.kms_key_id, settings.region)
+    connections = ConnectionService(DynamoConnections(), box, OAuthTokens())
+    uploads_queue = SqsJobQueue(settings.queue_name("uploads"), settings.region)
+    file_rows = FileRowSource(files, max_bytes=settings.max_upload_bytes)
+    source = SourceRouter(file_rows, google_sheets=SheetRowSource(
+        GoogleSheets(), files, analyses, connections, box, file_rows, SheetsUnauthorized))
     chunks_queue = SqsJobQueue(settings.queue_name("chunks"), settings.region)
     splits_queue = SqsJobQueue(settings.queue_name("splits"), settings.region)
     lifecycle = ImportLifecycle(import_store, analyses, splits_queue)
@@ -97,18 +110,20 @@ def build_services(settings: Settings) -> Services:
                        budget_seconds=max(budget, 40.0))
     imports = ImportService(import_store, files, analyses, lists, lifecycle, report, eraser,
                             max_upload_bytes=settings.max_upload_bytes,
-                            upload_url_seconds=settings.upload_url_seconds)
+                            upload_url_seconds=settings.upload_url_seconds,
+                            sheets=SheetImports(connections, box, uploads_queue))
     chunks = ChunkProcessor(import_store, files, analyses, lists, lifecycle, report,
                             verification, metrics)
     analysing, splitting, chunk_stall = settings.stall_seconds
     watchdog = ImportWatchdog(
         import_store, files, lists, lifecycle, chunks,
-        uploads_queue=SqsJobQueue(settings.queue_name("uploads"), settings.region),
+        uploads_queue=uploads_queue,
         splits_queue=splits_queue, chunks_queue=chunks_queue,
         limits=StallLimits(analysing, splitting, chunk_stall, settings.stall_resumes))
     return Services(
         auth=AuthService(DynamoTokens()), lists=lists, leads=leads,
         lead_batches=lead_batches, jobs=runner, imports=imports,
+        connections=connections,
         import_analyser=ImportAnalyser(import_store, files, source, analyses, lists, lifecycle),
         import_splitter=ImportSplitter(import_store, files, source, analyses, lists, lifecycle,
                                        chunks_queue, verification,

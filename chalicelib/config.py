@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-from chalicelib.resources import STACK, resource_name
+from chalicelib.resources import STACK, key_alias, resource_name
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Settings:
     # A handler holds its SQS messages this long, renewed while it runs
     # (adapters/sqs_heartbeat.py): a killed worker's messages return this soon.
     message_lease_seconds: int = 60
+    # KMS key id or alias encrypting connections' credentials.
+    kms_key_id: str = ""
     # Requests a workspace may make per minute (services/rate_limit.py); 0: no limit.
     rate_limit_per_minute: int = 600
 
@@ -98,6 +100,7 @@ def get_settings() -> Settings:
         stall_seconds=_stall_seconds(os.environ.get("LEADPIPE_STALL_SECONDS", "900,1800,600")),
         stall_resumes=_int("LEADPIPE_STALL_RESUMES", 3),
         message_lease_seconds=max(3, _int("LEADPIPE_MESSAGE_LEASE_SECONDS", 60)),
+        kms_key_id=os.environ.get("LEADPIPE_KMS_KEY_ID") or key_alias(stage),
         rate_limit_per_minute=_int("LEADPIPE_RATE_LIMIT_PER_MINUTE", 600),
     )
 

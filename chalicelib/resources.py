@@ -66,6 +66,9 @@ class StackDef:
     table: TableDef
     bucket: BucketDef
     queues: tuple[QueueDef, ...] = field(default_factory=tuple)
+    # KMS key (alias `alias/leadpipe-<stage>-<name>`) encrypting connections'
+    # credentials: AWS KMS in a stage, moto's KMS in `make run` and tests.
+    secrets_key: str = "secrets"
 
 
 STACK = StackDef(
@@ -92,6 +95,10 @@ STACK = StackDef(
 def resource_name(stage: str, logical_name: str) -> str:
     """Physical name of a resource for a stage: `leadpipe-<stage>-<logical>`."""
     return f"leadpipe-{stage}-{logical_name}"
+
+
+def key_alias(stage: str) -> str:
+    return f"alias/{resource_name(stage, STACK.secrets_key)}"
 
 
 def dlq_name(stage: str, queue: QueueDef) -> str:

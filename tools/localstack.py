@@ -150,8 +150,9 @@ def _start(children: _Children, *, api_port: int, aws_port: int, token: str | No
     provision(settings,
               dynamodb_client=boto3.client("dynamodb", endpoint_url=aws_url),
               s3_client=boto3.client("s3", endpoint_url=aws_url),
-              sqs_client=boto3.client("sqs", endpoint_url=aws_url))
-    log.info("provisioned table %s, bucket %s and queues", settings.table_name,
+              sqs_client=boto3.client("sqs", endpoint_url=aws_url),
+              kms_client=boto3.client("kms", endpoint_url=aws_url))
+    log.info("provisioned table %s, bucket %s, queues and key", settings.table_name,
              settings.bucket_name)
     token = _register_token(token)
 

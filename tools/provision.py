@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
-from chalicelib.resources import STACK, QueueDef, dlq_name, resource_name
+from chalicelib.resources import STACK, QueueDef, dlq_name, key_alias, resource_name
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ def provision(
     dynamodb_client: AwsClient,
     s3_client: AwsClient,
     sqs_client: AwsClient,
+    kms_client: AwsClient | None = None,
 ) -> None:
     """Create (or confirm) every resource of STACK for `settings.stage`."""
     _ensure_table(dynamodb_client, settings.table_name)
@@ -42,6 +43,19 @@ def provision(
     for queue in STACK.queues:
         _ensure_queue_with_dlq(sqs_client, settings.stage, queue)
     _ensure_upload_notification(s3_client, sqs_client, settings)
+    if kms_client is not None:
+        _ensure_key(kms_client, key_alias(settings.stage))
+
+
+def _ensure_key(kms_client: AwsClient, alias: str) -> None:
+    """The symmetric key behind `alias` that encrypts connections' credentials."""
+    aliases = kms_client.list_aliases().get("Aliases", [])
+    if any(a.get("AliasName") == alias and a.get("TargetKeyId") for a in aliases):
+        return
+    key_id = kms_client.create_key(Description="leadpipe connection secrets",
+                                   KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    kms_client.create_alias(AliasName=alias, TargetKeyId=key_id)
+    log.info("created KMS key %s", alias)
 
 
 def _ensure_upload_notification(s3_client: AwsClient, sqs_client: AwsClient,

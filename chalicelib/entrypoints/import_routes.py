@@ -26,6 +26,8 @@ def create_import(list_id: str) -> Response:
     workspace = workspace_of(request)
     service = services().imports
     job, upload = service.create(workspace, list_id, read_json(request))
+    if upload is None:  # a connected source: nothing to upload, analysis has started
+        return json_response(job.to_api(), status=201)
     return json_response({**job.to_api(), "upload": upload, **service.upload_info()},
                          status=201)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.domain.activity import Activity
+from chalicelib.domain.connections import Connection, Credentials, Provider
 from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.lead import Lead
@@ -179,3 +180,34 @@ class LeadBatchStore(Protocol):
                         results: Sequence[dict[str, Any]]) -> None: ...
     def get_batch(self, batch_id: str
                   ) -> tuple[dict[str, Any], list[list[dict[str, Any]]]] | None: ...
+
+
+@dataclass(frozen=True)
+class SealedConnection:
+    """A connection as stored: its credentials only as a KMS ciphertext."""
+
+    connection: Connection
+    secret: str
+    version: int
+
+
+class ConnectionStore(Protocol):
+    def put(self, sealed: SealedConnection) -> None: ...
+    def get(self, workspace: str, connection_id: str) -> SealedConnection | None: ...
+    def list(self, workspace: str) -> list[SealedConnection]: ...
+    def delete(self, workspace: str, connection_id: str) -> None: ...
+    def replace(self, sealed: SealedConnection, expected_version: int) -> bool: ...
+
+
+class SecretBox(Protocol):
+    """Encrypts secrets bound to a workspace and a purpose (KMS in production)."""
+
+    def seal(self, workspace: str, purpose: str, secret: Mapping[str, Any]) -> str: ...
+    def open(self, workspace: str, purpose: str, sealed: str) -> dict[str, Any]: ...
+
+
+class OAuthClient(Protocol):
+    """A provider's token endpoint (authorization code and refresh grants)."""
+
+    def exchange_code(self, provider: Provider, code: str, redirect_uri: str) -> Credentials: ...
+    def refresh(self, provider: Provider, credentials: Credentials) -> Credentials: ...

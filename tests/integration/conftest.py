@@ -31,7 +31,8 @@ def aws() -> Iterator[None]:
         provision(get_settings(),
                   dynamodb_client=boto3.client("dynamodb", region_name=region),
                   s3_client=boto3.client("s3", region_name=region),
-                  sqs_client=boto3.client("sqs", region_name=region))
+                  sqs_client=boto3.client("sqs", region_name=region),
+                  kms_client=boto3.client("kms", region_name=region))
         yield
 
 

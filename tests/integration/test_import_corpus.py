@@ -665,7 +665,7 @@ def test_corpus(case: Case, checked_api: Api, pump: Any, tmp_path: Path,
     api = checked_api
     if case.max_bytes is not None:
         monkeypatch.setattr(services().imports, "_max_bytes", case.max_bytes)
-        monkeypatch.setattr(services().import_analyser._source, "_max_bytes", case.max_bytes)
+        monkeypatch.setattr(services().import_analyser._source._file, "_max_bytes", case.max_bytes)
     if case.setup is not None:
         case.setup(monkeypatch)
     data = case.data(tmp_path) if callable(case.data) else case.data

@@ -166,7 +166,7 @@ def test_upload_over_the_limit_fails_the_import(api: Api, pump, monkeypatch):
     from chalicelib.bootstrap import services
 
     monkeypatch.setattr(services().imports, "_max_bytes", 100)
-    monkeypatch.setattr(services().import_analyser._source, "_max_bytes", 100)
+    monkeypatch.setattr(services().import_analyser._source._file, "_max_bytes", 100)
     lid = api.new_list()["id"]
     job = upload(api, lid, b"email\n" + b"x@example.com\n" * 20)
     failed = wait_status(api, pump, job["id"], "failed")

@@ -36,6 +36,10 @@ def test_spec_is_valid_openapi_with_ids_and_401s():
     for (path, method), op in operations.items():
         if path == "/health":
             assert op.get("security") == [], "GET /health must not need auth"
+        elif path.startswith("/oauth/"):
+            # The provider's redirect back: the sealed state, not a token, says who asked.
+            assert op.get("security") == [], f"{method} {path} must not need auth"
+            assert "400" in op["responses"], f"{method} {path} lacks a 400 response"
         else:
             assert "401" in op["responses"], f"{method} {path} lacks a 401 response"
             # Every authenticated request counts against the workspace's rate limit.
