@@ -362,15 +362,17 @@ class Sandbox:
                 return refused
         request = Request(request.method, request.path, request.query, request.headers,
                           request.body, params, grant)
-        if target.auth and (refused := self.before_api(request)) is not None:
-            return refused
-        try:
-            response = target.handler(request)
-        except BadRequestError as error:
-            response = self.bad_request(str(error))
-        except Exception as error:  # a sandbox bug: say so loudly, keep serving
-            self.errors.append(error)
-            response = Response(500, {"error": "sandbox_error", "message": repr(error)})
+        refused = self.before_api(request) if target.auth else None
+        if refused is not None:
+            response = refused
+        else:
+            try:
+                response = target.handler(request)
+            except BadRequestError as error:
+                response = self.bad_request(str(error))
+            except Exception as error:  # a sandbox bug: say so loudly, keep serving
+                self.errors.append(error)
+                response = Response(500, {"error": "sandbox_error", "message": repr(error)})
         if target.auth:
             self.after_api(request, response)
         return response

@@ -66,8 +66,9 @@ class Person:
 
 
 def _ascii(text: str) -> str:
+    text = text.replace("ø", "o").replace("Ø", "O")  # no decomposition folds these
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return folded.replace("ø", "o").replace("Ø", "O").replace("'", "").lower() or "x"
+    return folded.replace("'", "").lower() or "x"
 
 
 def _phone(rng: random.Random, i: int) -> str:
