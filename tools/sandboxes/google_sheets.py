@@ -258,6 +258,8 @@ class GoogleSheetsSandbox(Sandbox):
             lines = [[int(cell) if isinstance(cell, float) and cell.is_integer() else cell
                       for cell in line] for line in lines]
         dimension = request.arg("majorDimension", "ROWS")
+        if dimension not in ("ROWS", "COLUMNS"):
+            return self.bad_request(f"Invalid value at 'major_dimension' ({dimension})")
         if dimension == "COLUMNS":
             width = max((len(line) for line in lines), default=0)
             lines = [[line[c] if c < len(line) else None for line in lines] for c in range(width)]

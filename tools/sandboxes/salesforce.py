@@ -98,15 +98,18 @@ class SalesforceSandbox(Sandbox):
 
     # -- test helpers ------------------------------------------------------------------
 
-    def add_lead(self, **fields: Any) -> str:
-        return self._add("Lead", {"Status": LEAD_STATUSES[0], "IsConverted": False, **fields})
+    def add_lead(self, *, created_ms: int | None = None, **fields: Any) -> str:
+        """A Lead (Status "Open - Not Contacted" unless given), created now or at `created_ms`."""
+        return self._add("Lead", {"Status": LEAD_STATUSES[0], "IsConverted": False, **fields},
+                         created_ms)
 
-    def add_contact(self, *, account_name: str | None = None, **fields: Any) -> str:
+    def add_contact(self, *, account_name: str | None = None, created_ms: int | None = None,
+                    **fields: Any) -> str:
         """A Contact, in the Account named `account_name` (created on first use)."""
         with self.lock:
             if account_name is not None:
                 fields["AccountId"] = self._account(account_name)
-            return self._add("Contact", fields)
+            return self._add("Contact", fields, created_ms)
 
     def update(self, record_id: str, **fields: Any) -> None:
         """Change fields as a Salesforce user would: LastModifiedDate and SystemModstamp move."""
@@ -123,7 +126,7 @@ class SalesforceSandbox(Sandbox):
             record.fields["IsDeleted"] = True
             record.save({}, self.stamp_ms())
 
-    def seed(self, count: int, sobject: str = "Lead", *, seed: int = 11) -> list[str]:
+    def seed(self, count: int, object: str = "Lead", *, seed: int = 11) -> list[str]:
         """`count` realistic Leads or Contacts, the same for the same `seed`, made in 2026-01."""
         with self.lock:
             ids = []
@@ -132,17 +135,17 @@ class SalesforceSandbox(Sandbox):
                           "Email": person.email or None, "Phone": person.phone or None,
                           "MobilePhone": person.mobile or None, "Title": person.title,
                           "LeadSource": person.source}
-                if sobject == "Lead":
+                if object == "Lead":
                     record_id = self.add_lead(
                         **common, Company=person.company, City=person.city,
                         State=person.state or None, Country=person.country,
                         Status=LEAD_STATUSES[person.status_index % len(LEAD_STATUSES)],
-                        _created=person.created_ms)
+                        created_ms=person.created_ms)
                 else:
                     record_id = self.add_contact(
                         **common, account_name=person.company, MailingCity=person.city,
                         MailingState=person.state or None, MailingCountry=person.country,
-                        _created=person.created_ms)
+                        created_ms=person.created_ms)
                 modified = self.records[record_id].fields
                 modified["LastModifiedDate"] = modified["SystemModstamp"] = person.modified_ms
                 ids.append(record_id)
@@ -164,9 +167,9 @@ class SalesforceSandbox(Sandbox):
                 route("GET", one, self._get), route("PATCH", one, self._patch),
                 route("PATCH", DATA + r"/composite/sobjects", self._collection)]
 
-    def _add(self, sobject: str, fields: dict[str, Any]) -> str:
+    def _add(self, sobject: str, fields: dict[str, Any], created_ms: int | None) -> str:
         with self.lock:
-            stamp = fields.pop("_created", None) or self.stamp_ms()
+            stamp = self.stamp_ms() if created_ms is None else created_ms
             self._serial += 1
             record_id = make_id(PREFIXES[sobject], self._serial)
             record = SfRecord(sobject, {"Id": record_id, "IsDeleted": False, "CreatedDate": stamp,
@@ -254,9 +257,10 @@ class SalesforceSandbox(Sandbox):
     def _page(self, cursor: _Cursor, offset: int, version: str, request: Request) -> Response:
         size = self.batch_size
         options = request.headers.get("Sforce-Query-Options", "")
-        if options.startswith("batchSize="):
+        hint = options.removeprefix("batchSize=")
+        if hint != options and hint.isdigit():
             # A hint, 200 to 2,000, which Salesforce may lower; never raise ours.
-            size = min(size, max(200, min(2000, int(options.split("=")[1] or 2000))))
+            size = min(size, max(200, min(2000, int(hint))))
         following = offset + size
         body: dict[str, Any] = {"totalSize": len(cursor.records),
                                 "done": following >= len(cursor.records)}
