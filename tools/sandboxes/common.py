@@ -5,7 +5,8 @@ that lists its routes and says how its provider words an error; everything
 the three share lives here:
 
 - a `ThreadingHTTPServer` on 127.0.0.1 (port 0 unless given) on a daemon
-  thread, HTTP/1.1 with keep-alive, as a client's connection pool expects;
+  thread, HTTP/1.1 with keep-alive, as a client's connection pool expects
+  (the HTTP plumbing itself is in `wire.py`);
 - bearer tokens: access tokens issued by the OAuth endpoint live
   `token_ttl_seconds`, static tokens (a HubSpot private-app token, a Google
   access token handed over directly) never expire;
@@ -209,8 +210,12 @@ class Sandbox:
 
     def fail_next(self, status: int, body: Any, headers: dict[str, str] | None = None,
                   count: int = 1, path: str | None = None) -> None:
-        """The next `count` API requests (or those whose path starts with `path`, the
-        token endpoint included) answer `status` and `body` instead."""
+        """The next `count` API requests answer `status`, `body` and `headers` instead.
+
+        Without `path`, any request but the token endpoint's counts (a client's
+        refresh should not eat an injected 429); with it, only requests whose
+        decoded path starts with `path`, the token endpoint's included. Injected
+        answers come before authentication, as a gateway's would."""
         with self.lock:
             self._failures.append(_Failure(status, body, dict(headers or {}), count, path))
 
