@@ -115,6 +115,9 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(LEADPIPE_PORT=str(self.api_port), LEADPIPE_AWS_PORT=str(self.aws_port),
                    LEADPIPE_DNS_PORT=str(_free_port()),
+                   LEADPIPE_HUBSPOT_SANDBOX_PORT=str(_free_port()),
+                   LEADPIPE_SALESFORCE_SANDBOX_PORT=str(_free_port()),
+                   LEADPIPE_SHEETS_SANDBOX_PORT=str(_free_port()),
                    LEADPIPE_TOKEN=TOKEN, LEADPIPE_MAX_UPLOAD_BYTES=str(500 * 1024 * 1024),
                    LEADPIPE_STATS_FILE=str(stats), LEADPIPE_DEMO="0",
                    # The one-request-a-lead baselines would trip the workspace limit.

@@ -35,6 +35,8 @@ import boto3
 
 from chalicelib.config import get_settings
 from tools.event_pump import quiet_aws_sdk_logs
+from tools.local_sandboxes import BANNER as SANDBOX_BANNER
+from tools.local_sandboxes import start_sandboxes
 from tools.provision import provision
 
 log = logging.getLogger("tools.localstack")
@@ -157,6 +159,11 @@ def _start(children: _Children, *, api_port: int, aws_port: int, token: str | No
     token = _register_token(token)
 
     _start_dns(children)
+    try:
+        start_sandboxes(lambda name, command: children.start(
+            name, command, log_file=LOG_DIR / "sandboxes.log"), _port_is_free)
+    except RuntimeError as exc:
+        raise StackError(str(exc)) from None
     children.start("API", [sys.executable, "-m", "tools.localstack", "--serve-api"])
     children.start("event pump", [sys.executable, "-m", "tools.event_pump"])
     _wait_for(children, "API", lambda: _http_status(HOST, api_port, "/health") == 200,
@@ -245,7 +252,7 @@ try:
   curl -H "{AUTH_HEADER} {token}" {api_url}{EXAMPLE_PATH}
 
 Ctrl-C stops everything.
-""",
+""" + ("" if os.environ.get("LEADPIPE_SANDBOXES") == "0" else SANDBOX_BANNER),
         flush=True,
     )
 

@@ -28,6 +28,10 @@ class Provider(StrEnum):
     GOOGLE_SHEETS = "google_sheets"
 
 
+DISPLAY_NAMES = {Provider.HUBSPOT: "HubSpot", Provider.SALESFORCE: "Salesforce",
+                 Provider.GOOGLE_SHEETS: "Google Sheets"}
+
+
 class ConnectionStatus(StrEnum):
     ACTIVE = "active"
     REAUTHORIZE = "reauthorize"  # a refresh failed: the user must connect again
@@ -119,7 +123,7 @@ def parse_connection_create(payload: Mapping[str, Any]) -> tuple[Provider, str, 
     allowed = {"provider", "name", *(f for alt in _CREDENTIALS[provider] for f in alt)}
     errors = [FieldError(k, "unknown_field", f"Unknown field {k!r}")
               for k in sorted(set(payload) - allowed)]
-    name = payload.get("name", provider.value.replace("_", " ").title())
+    name = payload.get("name", DISPLAY_NAMES[provider])
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
         errors.append(FieldError("name", "invalid_type",
                                  f"name is a string of 1 to {MAX_NAME} characters"))

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.connections import (
+    DISPLAY_NAMES,
     Connection,
     ConnectionStatus,
     Credentials,
@@ -115,8 +116,8 @@ class ConnectionService:
                 float(claims.get("expires_at", 0)) < self._clock():
             raise BadRequest("The state is not valid or has expired", code="invalid_state")
         credentials = self._oauth.exchange_code(provider, code, str(claims["redirect_uri"]))
-        return self._add(str(claims["workspace"]), provider, provider.value.replace(
-            "_", " ").title(), credentials)
+        return self._add(str(claims["workspace"]), provider, DISPLAY_NAMES[provider],
+                         credentials)
 
     # --- tokens for workers ----------------------------------------------------
     def credentials(self, workspace: str, connection_id: str) -> tuple[Connection, Credentials]:

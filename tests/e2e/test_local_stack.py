@@ -62,7 +62,11 @@ class Stack:
                if not k.startswith(("AWS_", "LEADPIPE_DNS_", "LEADPIPE_VERIFY_"))}
         env.update(LEADPIPE_PORT=str(self.api_port), LEADPIPE_AWS_PORT=str(self.aws_port),
                    LEADPIPE_DNS_PORT=str(self.dns_port), LEADPIPE_TOKEN=TOKEN,
-                   LEADPIPE_STAGE="local")
+                   LEADPIPE_STAGE="local",
+                   # The sandboxes (HubSpot, Salesforce, Google) on ports of their own
+                   LEADPIPE_HUBSPOT_SANDBOX_PORT=str(_free_port()),
+                   LEADPIPE_SALESFORCE_SANDBOX_PORT=str(_free_port()),
+                   LEADPIPE_SHEETS_SANDBOX_PORT=str(_free_port()))
         self.env = env
         self.log = open(ROOT / ".local" / "e2e-stack.log", "w")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", "tools.localstack"], cwd=ROOT,
