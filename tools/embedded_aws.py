@@ -22,6 +22,10 @@ list's 16 shards then cost 16 full-table sorts (seconds on a few thousand
 leads). `partition_queries()` hands moto's query only the partition's items,
 which is all DynamoDB reads for a base-table Query.
 
+A fourth, for S3: moto stores any POST upload, whatever its policy says;
+`enforce_post_policy()` (tools/s3_post_policy.py) checks the signature, the
+expiry, every condition and the size range first, and refuses as AWS does.
+
 `python -m tools.embedded_aws --host 127.0.0.1 --port 4566` serves it;
 `EmbeddedAws` runs it on a thread (tests).
 """
@@ -36,6 +40,8 @@ from types import FrameType
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from tools.s3_post_policy import enforce_post_policy
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -143,6 +149,7 @@ def make_app() -> WsgiApp:
 
     item_level_rollback()
     partition_queries()
+    enforce_post_policy()
     return SerialDynamoDB(DomainDispatcherApplication(create_backend_app))
 
 

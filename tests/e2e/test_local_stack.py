@@ -9,6 +9,7 @@ OpenAPI file finds no 5xx; then SIGTERM stops every process the stack started.
 from __future__ import annotations
 
 import csv
+import http.client
 import io
 import json
 import os
@@ -214,6 +215,69 @@ def test_delete_list_is_purged_by_the_event_pump(stack: Stack):
     assert requests.get(f"{stack.url}/lists/{list_id}", headers=h).status_code == 404
     # the copy is independent of the deleted source
     assert requests.get(f"{stack.url}/lists/{copy['id']}", headers=h).json()["lead_count"] == 1
+
+
+def test_head_answers_like_get_without_a_body(stack: Stack):
+    connection = http.client.HTTPConnection("127.0.0.1", stack.api_port, timeout=10)
+    try:
+        for path, headers in (("/health", {}), ("/lists?limit=2", stack.headers()),
+                              ("/lists", {})):
+            # GIVEN what a GET of the route answers
+            connection.request("GET", path, headers=headers)
+            got = connection.getresponse()
+            body = got.read()
+            # WHEN the same route is asked with HEAD, on the same connection
+            connection.request("HEAD", path, headers=headers)
+            head = connection.getresponse()
+            # THEN the status and headers are the GET's, and no body follows
+            assert head.status == got.status, path
+            assert head.getheader("Content-Type") == got.getheader("Content-Type")
+            assert head.getheader("Content-Length") == str(len(body))
+            assert head.read() == b""
+        # AND the connection is still in step: the next answer is a whole one
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
+
+
+def test_access_log_masks_emails_and_phones_in_query_strings(stack: Stack):
+    # GIVEN a list, searched for a person by email and by phone, as curl encodes them
+    h = stack.headers()
+    list_id = requests.post(f"{stack.url}/lists", json={"name": "Log"}, headers=h).json()["id"]
+    for query in ("q=victim.person%40example.com", "q=415+555+0134", "q=%2B44%2020%207946%200018"):
+        assert requests.get(f"{stack.url}/lists/{list_id}/leads?{query}", headers=h).ok
+    # WHEN the stack's output (the API's access log among it) is read
+    deadline = time.monotonic() + 10
+    log = ""
+    while log.count(f"/lists/{list_id}/leads?q=") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        log = (ROOT / ".local" / "e2e-stack.log").read_text(errors="replace")
+    # THEN the requests were logged, masked
+    assert f"/lists/{list_id}/leads?q=***@example.com" in log
+    assert f"/lists/{list_id}/leads?q=***34" in log and f"/lists/{list_id}/leads?q=***18" in log
+    for secret in ("victim.person", "415+555+0134", "555 0134", "7946"):
+        assert secret not in log
+
+
+def test_upload_to_another_imports_key_is_refused_by_the_embedded_aws(stack: Stack):
+    h = stack.headers()
+    list_id = requests.post(f"{stack.url}/lists", json={"name": "Keys"}, headers=h).json()["id"]
+    victim, attacker = (requests.post(f"{stack.url}/lists/{list_id}/imports", headers=h,
+                                      json={"filename": name}).json()
+                        for name in ("a.csv", "b.csv"))
+    # GIVEN the attacker's signed form, aimed at the victim's key
+    form = attacker["upload"]
+    fields = {**form["fields"], "key": victim["upload"]["fields"]["key"]}
+    # WHEN it is posted
+    response = requests.post(form["url"], data=fields,
+                             files={"file": ("x.csv", b"email\nevil@example.com\n")})
+    # THEN S3 refuses it as AWS does, and the victim's import still waits for its file
+    assert response.status_code == 403, response.text
+    assert "<Code>AccessDenied</Code>" in response.text
+    assert "Invalid according to Policy: Policy Condition failed" in response.text
+    assert requests.get(f"{stack.url}/imports/{victim['id']}", headers=h) \
+        .json()["status"] == "awaiting_upload"
 
 
 @pytest.mark.timeout(600)

@@ -19,13 +19,16 @@ _workspaces = itertools.count()
 def aws() -> Iterator[None]:
     from tools.embedded_aws import item_level_rollback, partition_queries
     from tools.provision import provision
+    from tools.s3_post_policy import enforce_post_policy
 
-    # The same two moto fixes the local stack's embedded AWS applies (tools/
+    # The same moto fixes the local stack's embedded AWS applies (tools/
     # embedded_aws.py): a transaction snapshots the items it touches, not the
     # whole table, and a query reads its partition; without them a 10k-row
     # import costs minutes of deep copies. Calls here are one at a time.
+    # And S3 refuses a POST upload its policy does not allow, as AWS does.
     item_level_rollback()
     partition_queries()
+    enforce_post_policy()
     with mock_aws():
         region = get_settings().region
         provision(get_settings(),

@@ -12,8 +12,10 @@ total_rows, every rejected row is in the error report, the (fresh) list holds
 exactly the saved leads, no API call answered 5xx and no queue handler crashed.
 
 The upload aimed at another import's key is covered by
-tests/integration/test_imports.py::test_upload_to_another_imports_key_is_ignored
-and is not repeated here.
+tests/integration/test_imports.py::test_upload_to_another_imports_key_is_refused
+and is not repeated here. S3 enforces each form's policy here as on AWS
+(tools/s3_post_policy.py), so an oversize file is refused at upload; the
+"over the size limit" case lowers only the analyser's own limit.
 """
 
 from __future__ import annotations
@@ -68,9 +70,11 @@ class Case:
     mapping: dict[str, str | None] | None = None
     auto_start: bool = False
     sheet: str | None = None
-    max_bytes: int | None = None  # monkeypatched upload limit
+    max_bytes: int | None = None  # monkeypatched analyser limit (S3 would refuse a form's)
     setup: Callable[[pytest.MonkeyPatch], None] | None = None  # other monkeypatching
-    # Outcome: either the import fails with this error code ...
+    # Outcome: either S3 refuses the upload with this code (the form's policy) ...
+    refused: str | None = None
+    # ... or the import fails with this error code ...
     failed: str | None = None
     # ... or it stays ready because POST /start answers 400 with this code ...
     not_startable: str | None = None
@@ -384,7 +388,8 @@ _WIDE_ROWS = _WIDE_ROW + "a@example.com\n" + _WIDE_ROW + "b@example.com\n"
 
 CASES: list[Case] = [
     # --- nothing to import -------------------------------------------------------
-    Case("empty_file", b"", failed="empty_file"),
+    # 0 bytes is under the form's content-length-range: S3 refuses it, as on AWS
+    Case("empty_file", b"", refused="EntityTooSmall"),
     Case("whitespace_only", b"  \n\t\t\n \r\n   ", failed="empty_file"),
     Case("only_a_utf8_bom", codecs.BOM_UTF8, failed="empty_file"),
     Case("only_a_utf16_bom_and_newlines", codecs.BOM_UTF16_LE + "\r\n\r\n".encode("utf-16-le"),
@@ -664,7 +669,6 @@ def test_corpus(case: Case, checked_api: Api, pump: Any, tmp_path: Path,
                 handler_errors: pytest.LogCaptureFixture) -> None:
     api = checked_api
     if case.max_bytes is not None:
-        monkeypatch.setattr(services().imports, "_max_bytes", case.max_bytes)
         monkeypatch.setattr(services().import_analyser._source._file, "_max_bytes", case.max_bytes)
     if case.setup is not None:
         case.setup(monkeypatch)
@@ -677,6 +681,16 @@ def test_corpus(case: Case, checked_api: Api, pump: Any, tmp_path: Path,
         options["auto_start"] = True
     if case.sheet is not None:
         options["sheet"] = case.sheet
+    if case.refused is not None:
+        created = api.post(f"/lists/{lid}/imports", {"filename": case.filename}).json_body
+        form = created["upload"]
+        refusal = requests.post(form["url"], data=form["fields"],
+                                files={"file": (case.filename, data)})
+        assert f"<Code>{case.refused}</Code>" in refusal.text, refusal.text
+        pump.drain()
+        assert api.get(f"/imports/{created['id']}").json_body["status"] == "awaiting_upload"
+        _no_handler_crash(handler_errors)
+        return
     created = upload(api, lid, data, case.filename, **options)
     job = wait_status(api, pump, created["id"], *SETTLED)
 

@@ -162,10 +162,28 @@ def test_start_rules(api: Api, pump):
     assert wait_status(api, pump, job["id"], "completed")["counts"]["saved"] == 1
 
 
-def test_upload_over_the_limit_fails_the_import(api: Api, pump, monkeypatch):
+def test_upload_over_the_limit_is_refused_by_s3(api: Api, pump, monkeypatch):
     from chalicelib.bootstrap import services
 
+    # GIVEN an upload form for at most 100 bytes
     monkeypatch.setattr(services().imports, "_max_bytes", 100)
+    lid = api.new_list()["id"]
+    job = api.post(f"/lists/{lid}/imports", {"filename": "leads.csv"}).json_body
+    # WHEN a bigger file is posted with it
+    form = job["upload"]
+    response = requests.post(form["url"], data=form["fields"],
+                             files={"file": ("leads.csv", b"email\n" + b"x@example.com\n" * 20)})
+    # THEN S3 refuses it (the policy's content-length-range), and the import waits on
+    assert response.status_code == 400 and "<Code>EntityTooLarge</Code>" in response.text
+    assert "<MaxSizeAllowed>100</MaxSizeAllowed>" in response.text
+    pump.drain()
+    assert api.get(f"/imports/{job['id']}").json_body["status"] == "awaiting_upload"
+
+
+def test_upload_over_the_analysers_limit_fails_the_import(api: Api, pump, monkeypatch):
+    from chalicelib.bootstrap import services
+
+    # The analyser checks the size again (a limit lowered after the form was handed out)
     monkeypatch.setattr(services().import_analyser._source._file, "_max_bytes", 100)
     lid = api.new_list()["id"]
     job = upload(api, lid, b"email\n" + b"x@example.com\n" * 20)
@@ -173,18 +191,25 @@ def test_upload_over_the_limit_fails_the_import(api: Api, pump, monkeypatch):
     assert failed["error"]["code"] == "file_too_large"
 
 
-def test_upload_to_another_imports_key_is_ignored(api: Api, pump):
+def test_upload_to_another_imports_key_is_refused(api: Api, pump):
     lid = api.new_list()["id"]
     victim = api.post(f"/lists/{lid}/imports", {"filename": "a.csv"}).json_body
     attacker = api.post(f"/lists/{lid}/imports", {"filename": "b.csv"}).json_body
     # the attacker keeps its own signed fields but aims at the victim's import prefix
     fields = dict(attacker["upload"]["fields"])
     fields["key"] = f"uploads/{victim['id']}/guess"
-    requests.post(attacker["upload"]["url"], data=fields,
-                  files={"file": ("x.csv", b"email\nevil@example.com\n")})
+    response = requests.post(attacker["upload"]["url"], data=fields,
+                             files={"file": ("x.csv", b"email\nevil@example.com\n")})
+    # S3 refuses it: the signed policy names the attacker's own key
+    assert response.status_code == 403 and "<Code>AccessDenied</Code>" in response.text
+    assert "Policy Condition failed" in response.text
+    # and an object that reached the prefix another way (anyone with PutObject
+    # on uploads/) never becomes the victim's file: the notification deletes it
+    s3 = boto3.client("s3", region_name=get_settings().region)
+    s3.put_object(Bucket=get_settings().bucket_name, Key=f"uploads/{victim['id']}/guess",
+                  Body=b"email\nevil@example.com\n")
     pump.drain()
     assert api.get(f"/imports/{victim['id']}").json_body["status"] == "awaiting_upload"
-    s3 = boto3.client("s3", region_name=get_settings().region)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=get_settings().bucket_name,
                                                  Prefix=f"uploads/{victim['id']}/")
             .get("Contents", [])]
