@@ -21,11 +21,10 @@ def main() -> None:
 
     from infra.app_model import function_specs, load_chalice_app  # noqa: PLC0415
     from infra.leadpipe_stack import LeadpipeStack  # noqa: PLC0415
-    from infra.stage import stage_params  # noqa: PLC0415
+    from infra.stage import CONTEXT_KEYS, stage_params  # noqa: PLC0415
 
     app = cdk.App()
-    keys = ("stage", "cors_origins", "alarm_email", "protect_data")
-    params = stage_params({k: app.node.try_get_context(k) for k in keys})
+    params = stage_params({k: app.node.try_get_context(k) for k in CONTEXT_KEYS})
     # `chalice package` creates boto3 clients; the template itself is region-agnostic.
     os.environ.setdefault("AWS_DEFAULT_REGION",
                           os.environ.get("CDK_DEFAULT_REGION", "us-east-1"))

@@ -1,4 +1,4 @@
-"""Table, bucket and queues, each built from its definition in chalicelib/resources.py."""
+"""Table, bucket, queues and the secrets key, each built from chalicelib/resources.py."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from aws_cdk import Aws, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from chalicelib.resources import STACK, BucketDef, QueueDef, dlq_name, resource_name
+from chalicelib.resources import STACK, BucketDef, QueueDef, dlq_name, key_alias, resource_name
 from infra.app_model import dlq_handler_timeout
 from infra.stage import StageParams
 
@@ -51,6 +52,9 @@ class DataStores:
     # Keyed by QueueDef.logical_name, DLQs as "<logical>-dlq".
     queues: dict[str, sqs.Queue]
     dlqs: dict[str, sqs.Queue]
+    # Encrypts connections' credentials, OAuth states and import tokens
+    # (adapters/kms_secrets.py); the functions get its ARN as LEADPIPE_KMS_KEY_ID.
+    key: kms.Key
 
     def queue(self, key: str) -> sqs.Queue:
         if key not in self.queues:
@@ -83,7 +87,8 @@ def build_data_stores(scope: Construct, params: StageParams,
         dlqs[queue_def.logical_name] = dlq
     name = bucket_name(params.stage)
     bucket = _bucket(scope, params, name, queues)
-    return DataStores(table=table, bucket=bucket, bucket_name=name, queues=queues, dlqs=dlqs)
+    return DataStores(table=table, bucket=bucket, bucket_name=name, queues=queues, dlqs=dlqs,
+                      key=_secrets_key(scope, params))
 
 
 def _camel(name: str) -> str:
@@ -104,6 +109,25 @@ def _table(scope: Construct, params: StageParams) -> dynamodb.Table:
             point_in_time_recovery_enabled=True),
         time_to_live_attribute=spec.ttl_attribute,
         deletion_protection=params.protect_data,
+        removal_policy=params.removal_policy,
+    )
+
+
+def _secrets_key(scope: Construct, params: StageParams) -> kms.Key:
+    """The customer-managed key sealing secrets, under alias/leadpipe-<stage>-secrets.
+
+    Symmetric (KMS's default spec), rotated yearly by KMS. Its key policy is
+    CDK's default, the account's root: IAM policies then decide, and each
+    function's role allows only the actions and encryption-context purposes
+    of its `Secrets` grants (policies.py). Retained in prod like the table: a
+    deleted key makes every sealed credential unreadable.
+    """
+    return kms.Key(
+        scope, "SecretsKey",
+        alias=key_alias(params.stage),
+        description=f"leadpipe {params.stage}: seals connections' credentials, OAuth states "
+                    "and import tokens (encryption context: workspace, purpose)",
+        enable_key_rotation=True,
         removal_policy=params.removal_policy,
     )
 

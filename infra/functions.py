@@ -21,7 +21,7 @@ from constructs import Construct
 from chalicelib.resources import resource_name
 from infra.app_model import FunctionSpec
 from infra.data_stores import DataStores
-from infra.policies import Grant, ListBucket, Objects, Send, Table, grants_for
+from infra.policies import Grant, ListBucket, Objects, Secrets, Send, Table, grants_for
 from infra.stage import StageParams
 
 # Lambda's poller receives and deletes with the function's own role.
@@ -65,6 +65,12 @@ def _statement(grant: Grant, stores: DataStores) -> iam.PolicyStatement:
     if isinstance(grant, Send):
         return iam.PolicyStatement(actions=list(SEND_ACTIONS),
                                    resources=[stores.queue(q).queue_arn for q in grant.queues])
+    if isinstance(grant, Secrets):
+        # The key's ARN (what LEADPIPE_KMS_KEY_ID holds), and only with an
+        # encryption context whose purpose is one the grant names.
+        return iam.PolicyStatement(
+            actions=list(grant.actions), resources=[stores.key.key_arn],
+            conditions={"StringEquals": {"kms:EncryptionContext:purpose": list(grant.purposes)}})
     raise TypeError(f"unknown grant {grant!r}")
 
 
@@ -93,6 +99,11 @@ def configure_functions(scope: Construct, chalice: Chalice, specs: Sequence[Func
         function.add_property_override("MemorySize", spec.memory_mb)
         function.add_property_override("Environment.Variables.LEADPIPE_BUCKET",
                                        stores.bucket_name)
+        # The ARN, not the alias: the roles' KMS statements name the key's ARN.
+        function.add_property_override("Environment.Variables.LEADPIPE_KMS_KEY_ID",
+                                       stores.key.key_arn)
+        for variable, value in params.provider_env:
+            function.add_property_override(f"Environment.Variables.{variable}", value)
         function.add_resource_dependency(log_group.node.default_child)  # type: ignore[arg-type]
         if spec.consumed_queue_key is not None:
             _configure_event_source(function, spec, stores)

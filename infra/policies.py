@@ -15,6 +15,13 @@ injected call in one handler then cannot delete the table, change the bucket
 policy or purge a queue. DynamoDB transactions have no IAM action of their own
 (there is no `dynamodb:TransactWriteItems` permission): TransactWriteItems is
 authorised item by item as PutItem, UpdateItem, DeleteItem and ConditionCheckItem.
+
+KMS (the stage's secrets key, data_stores.py): every Encrypt/Decrypt the code
+makes carries an encryption context {"workspace": ..., "purpose": ...}
+(adapters/kms_secrets.py). A `Secrets` grant allows its actions on that key
+only for the purposes it names (a condition on kms:EncryptionContext:purpose),
+so a function that may open an OAuth state cannot open a connection's
+credentials with the same key.
 """
 
 from __future__ import annotations
@@ -55,7 +62,26 @@ class Send:
     why: str
 
 
-Grant = Table | Objects | ListBucket | Send
+@dataclass(frozen=True)
+class Secrets:
+    """KMS actions on the secrets key, only with an encryption context of these purposes."""
+
+    actions: tuple[str, ...]   # kms:Encrypt, kms:Decrypt
+    purposes: tuple[str, ...]  # values of the context's "purpose" key
+    why: str
+
+
+Grant = Table | Objects | ListBucket | Send | Secrets
+
+# The encryption-context purposes the code seals with (tests/infra check these
+# are the code's own constants): a connection's credentials
+# (services/connections.py SECRET_PURPOSE), an OAuth state (STATE_PURPOSE), an
+# access token given with a Google Sheets import (services/sheet_rows.py TOKEN_PURPOSE).
+CONNECTION = "connection"
+OAUTH_STATE = "oauth_state"
+IMPORT_TOKEN = "import_token"  # noqa: S105 (an encryption-context value)
+PURPOSES = (CONNECTION, OAUTH_STATE, IMPORT_TOKEN)
+KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
 
 # pynamodb + the raw client in adapters/dynamo_*.py: items, queries, batches and
 # transactions (whose Put/Update/Delete/ConditionCheck parts are these actions).
@@ -94,6 +120,15 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
         Send(("splits",), "POST /imports/{id}/start sends the split message"),
         Send(("verify",), "a created lead or changed email, and POST .../verify, queue "
              "email verification"),
+        Send(("uploads",), "a Google Sheets import starts its analysis by sending the "
+             "upload event itself (services/sheet_imports.py start_analysis)"),
+        Secrets(("kms:Encrypt",), (CONNECTION, OAUTH_STATE, IMPORT_TOKEN),
+                "POST /connections and the OAuth callback seal credentials (a refresh "
+                "token is tried before, in plaintext); GET .../authorize seals the state; "
+                "a Google Sheets import seals the access token given with it"),
+        Secrets(("kms:Decrypt",), (OAUTH_STATE,),
+                "the OAuth callback opens the state; no route opens a connection's "
+                "credentials or an import token"),
     ),
     "on_job": (
         Table(TABLE_READ_WRITE, "purge, copy and bulk jobs (services/jobs.py) write leads, "
@@ -107,11 +142,18 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "reads the upload (HeadObject is GetObject), copies it away, deletes it and "
                 "any upload aimed at the wrong key"),
         Objects(("s3:GetObject", "s3:PutObject"), ("files/",),
-                "the analysed copy: CopyObject writes files/<id>, then reads its head"),
+                "the analysed copy: CopyObject writes files/<id> from an upload, PutObject "
+                "the CSV a Google Sheet is pinned as; then reads its head"),
         Objects(("s3:GetObject", "s3:PutObject"), ("analysis/",),
                 "reads a requested mapping, stores columns, preview and mapping"),
         ListBucket(_MISSING_IS_404),
         Send(("splits",), "auto_start: a ready import sends its split message"),
+        Secrets(("kms:Decrypt",), (CONNECTION, IMPORT_TOKEN),
+                "a Google Sheets import is read with its connection's credentials or "
+                "with the access token sealed with the import"),
+        Secrets(("kms:Encrypt",), (CONNECTION,),
+                "a connection's token refreshed before (or after a 401 while) reading "
+                "the sheet is sealed again"),
     ),
     "on_split": (
         Table(TABLE_READ_WRITE, "reads import and list, records chunks_total, finishes"),
@@ -160,6 +202,8 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "reports the rows of an import it fails as unprocessed"),
         ListBucket("lists chunks/<import>/ to find the chunks whose message was lost; "
                    "also: " + _MISSING_IS_404),
+        Send(("uploads",), "resumes an import stalled in analysis: re-sends its upload "
+             "event"),
         Send(("splits",), "resumes an import stalled before its split: re-sends the split"),
         Send(("chunks",), "resumes a stalled import: re-sends its missing chunk messages"),
         Send(("verify",), "re-queues verification of a resumed import's saved leads"),

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
@@ -24,6 +25,32 @@ CHALICE_CONFIG = REPO_ROOT / ".chalice" / "config.json"
 PROTECTED_STAGES = frozenset({"prod"})
 
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+
+# Connected sources (chalicelib/provider_settings.py): context key -> the
+# function environment variable it sets. Each is optional; unset, the app uses
+# the provider's public endpoint, and OAuth in a browser answers
+# `provider_not_configured` without a client id.
+PROVIDER_CLIENT_IDS = {
+    "hubspot_client_id": "LEADPIPE_HUBSPOT_CLIENT_ID",
+    "salesforce_client_id": "LEADPIPE_SALESFORCE_CLIENT_ID",
+    "google_client_id": "LEADPIPE_GOOGLE_CLIENT_ID",
+}
+PROVIDER_URLS = {
+    "hubspot_api_url": "LEADPIPE_HUBSPOT_API_URL",
+    "hubspot_authorize_url": "LEADPIPE_HUBSPOT_AUTHORIZE_URL",
+    "salesforce_login_url": "LEADPIPE_SALESFORCE_LOGIN_URL",
+    "google_sheets_api_url": "LEADPIPE_GOOGLE_SHEETS_API_URL",
+    "google_token_url": "LEADPIPE_GOOGLE_TOKEN_URL",
+    "google_authorize_url": "LEADPIPE_GOOGLE_AUTHORIZE_URL",
+}
+# Refused: a value given here would be written in plain text into the
+# template (and the function's configuration). See infra/README.md,
+# "Connected sources".
+PROVIDER_CLIENT_SECRETS = ("hubspot_client_secret", "salesforce_client_secret",
+                           "google_client_secret")
+# Every context key stage_params reads (infra/app.py passes these).
+CONTEXT_KEYS = ("stage", "cors_origins", "alarm_email", "protect_data",
+                *PROVIDER_CLIENT_IDS, *PROVIDER_URLS, *PROVIDER_CLIENT_SECRETS)
 
 
 class StageError(ValueError):
@@ -40,6 +67,9 @@ class StageParams:
     # Alarm notifications go to this address (an SNS email subscription).
     alarm_email: str | None
     log_retention: logs.RetentionDays
+    # (variable, value) set on every function: provider client ids and
+    # endpoints given in context; never a client secret.
+    provider_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def removal_policy(self) -> RemovalPolicy:
@@ -72,6 +102,7 @@ def stage_params(context: dict[str, Any]) -> StageParams:
     protect = context.get("protect_data")
     protected = stage in PROTECTED_STAGES if protect is None else _flag(protect)
     email = context.get("alarm_email") or None
+    provider_env = _provider_env(context)
     return StageParams(
         stage=stage,
         protect_data=protected,
@@ -79,4 +110,31 @@ def stage_params(context: dict[str, Any]) -> StageParams:
         alarm_email=str(email) if email else None,
         log_retention=logs.RetentionDays.THREE_MONTHS if protected
         else logs.RetentionDays.TWO_WEEKS,
+        provider_env=provider_env,
     )
+
+
+def _provider_env(context: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    given = [key for key in PROVIDER_CLIENT_SECRETS if context.get(key)]
+    if given:
+        raise StageError(
+            f"{', '.join(given)}: a client secret given as context would be written in plain "
+            "text into the template; client secrets are not deployed yet "
+            "(infra/README.md, Connected sources)")
+    env: list[tuple[str, str]] = []
+    for key, variable in PROVIDER_CLIENT_IDS.items():
+        value = str(context.get(key) or "").strip()
+        if value:
+            if any(c.isspace() for c in value):
+                raise StageError(f"{key} {value!r}: a client id has no whitespace")
+            env.append((variable, value))
+    for key, variable in PROVIDER_URLS.items():
+        value = str(context.get(key) or "").strip()
+        if value:
+            parts = urlsplit(value)
+            # The app refuses plain http but to loopback (domain/outbound_url.py),
+            # which a deployed function never has a provider on.
+            if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in value):
+                raise StageError(f"{key} {value!r}: an https:// URL")
+            env.append((variable, value))
+    return tuple(env)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from chalice.app import Chalice, Cron, Rate
 
+import chalicelib.provider_settings as provider_settings
 from chalicelib.resources import STACK, BucketDef, QueueDef
+from chalicelib.services.connections import SECRET_PURPOSE, STATE_PURPOSE
+from chalicelib.services.sheet_rows import TOKEN_PURPOSE
 from infra.app_model import (
     SCHEDULE_TIMEOUT_SECONDS,
     AppModelError,
@@ -18,9 +22,24 @@ from infra.app_model import (
 )
 from infra.data_stores import StackDefinitionError, lifecycle_days
 from infra.leadpipe_stack import LeadpipeStack
-from infra.policies import GRANTS, MissingGrants, Send, grants_for
+from infra.policies import (
+    GRANTS,
+    KMS_ACTIONS,
+    PURPOSES,
+    MissingGrants,
+    Secrets,
+    Send,
+    grants_for,
+)
 from infra.schedules import max_event_age_seconds
-from infra.stage import StageError, stage_params
+from infra.stage import (
+    CONTEXT_KEYS,
+    PROVIDER_CLIENT_IDS,
+    PROVIDER_CLIENT_SECRETS,
+    PROVIDER_URLS,
+    StageError,
+    stage_params,
+)
 
 
 def test_a_function_without_grants_fails_the_synth() -> None:
@@ -116,4 +135,53 @@ def test_other_event_sources_are_refused(register: Any) -> None:
 def test_import_watchdog_grants() -> None:
     grants = grants_for("import_watchdog")
     sends = {q for g in grants if isinstance(g, Send) for q in g.queues}
-    assert sends == {"chunks", "splits", "verify"}
+    # uploads: an import stalled in analysis gets its upload event again.
+    assert sends == {"chunks", "splits", "uploads", "verify"}
+
+
+def test_kms_purposes_are_the_codes_own() -> None:
+    assert set(PURPOSES) == {SECRET_PURPOSE, STATE_PURPOSE, TOKEN_PURPOSE}
+    for name, grants in GRANTS.items():
+        for grant in grants:
+            if isinstance(grant, Secrets):
+                assert grant.actions and set(grant.actions) <= set(KMS_ACTIONS), name
+                assert grant.purposes and set(grant.purposes) <= set(PURPOSES), name
+
+
+def test_kms_grants_by_function() -> None:
+    held = {name: {(a, p) for g in grants if isinstance(g, Secrets)
+                   for a in g.actions for p in g.purposes}
+            for name, grants in GRANTS.items()}
+    assert {name for name, pairs in held.items() if pairs} == {"api_handler", "on_upload"}
+    # The API seals all three; it opens only the OAuth state (the callback).
+    assert held["api_handler"] == {("kms:Encrypt", p) for p in PURPOSES} | {
+        ("kms:Decrypt", "oauth_state")}
+    assert held["on_upload"] == {("kms:Decrypt", "connection"),
+                                 ("kms:Decrypt", "import_token"),
+                                 ("kms:Encrypt", "connection")}
+    api_sends = {q for g in GRANTS["api_handler"] if isinstance(g, Send) for q in g.queues}
+    assert "uploads" in api_sends  # a Google Sheets import starts its own analysis
+
+
+def test_provider_stage_parameters() -> None:
+    assert stage_params({"stage": "dev"}).provider_env == ()
+    params = stage_params({"stage": "prod", "google_client_id": " 1-a.apps.example ",
+                           "salesforce_login_url": "https://test.salesforce.com",
+                           "hubspot_client_id": ""})
+    assert dict(params.provider_env) == {
+        "LEADPIPE_GOOGLE_CLIENT_ID": "1-a.apps.example",
+        "LEADPIPE_SALESFORCE_LOGIN_URL": "https://test.salesforce.com"}
+    # Every variable is one chalicelib/provider_settings.py reads.
+    source = Path(provider_settings.__file__).read_text()
+    for variable in (*PROVIDER_CLIENT_IDS.values(), *PROVIDER_URLS.values()):
+        assert f'"{variable}"' in source, variable
+    assert set(CONTEXT_KEYS) >= {*PROVIDER_CLIENT_IDS, *PROVIDER_URLS, *PROVIDER_CLIENT_SECRETS}
+    for bad in ({"google_token_url": "http://oauth2.googleapis.com/token"},
+                {"hubspot_api_url": "api.hubapi.com"},
+                {"google_client_id": "two words"}):
+        with pytest.raises(StageError):
+            stage_params({"stage": "dev", **bad})
+    # A client secret in context would sit in plain text in the template.
+    for key in PROVIDER_CLIENT_SECRETS:
+        with pytest.raises(StageError, match="client secret"):
+            stage_params({"stage": "dev", key: "s3cr3t"})

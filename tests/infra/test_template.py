@@ -13,15 +13,16 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from chalicelib.resources import STACK, dlq_name, resource_name
+from chalicelib.resources import STACK, dlq_name, key_alias, resource_name
 from infra.app_model import SCHEDULE_TIMEOUT_SECONDS
 from infra.functions import CONSUME_ACTIONS, LOG_ACTIONS, SEND_ACTIONS
-from infra.policies import GRANTS, ListBucket, Objects, Send, Table
-from tests.infra.conftest import Synth
+from infra.policies import GRANTS, KMS_ACTIONS, ListBucket, Objects, Secrets, Send, Table
+from tests.infra.conftest import Synth, run_synth
 
 pytestmark = pytest.mark.timeout(1800)  # the first synth may build Chalice's package
 
-DATA_PREFIXES = ("dynamodb:", "s3:", "sqs:")
+DATA_PREFIXES = ("dynamodb:", "s3:", "sqs:", "kms:")
+PURPOSE_KEY = "kms:EncryptionContext:purpose"
 SCHEDULED = {"import_watchdog": "rate(5 minutes)"}  # app.py's @app.schedule handlers
 EXPECTED_FUNCTIONS = {"api_handler", "on_job", "on_upload", "on_split", "on_chunk",
                       "on_chunk_dead", "on_split_dead", "on_upload_dead", "on_verify",
@@ -314,14 +315,32 @@ def _resource_key(synth: Synth, resource: Any) -> str:
             resource_name(synth.stage, ""))
     if kind == "AWS::Logs::LogGroup":
         return "logs:" + str(res["Properties"]["LogGroupName"])
+    if kind == "AWS::KMS::Key":
+        return "key"
     raise AssertionError(f"unexpected resource {resource}")
+
+
+def _scoped_keys(synth: Synth, statement: dict[str, Any]) -> list[str]:
+    """The statement's resource keys; the key's as "key:<purpose>", one per allowed purpose."""
+    keys: list[str] = []
+    for resource in _as_list(statement["Resource"]):
+        key = _resource_key(synth, resource)
+        condition = statement.get("Condition") or {}
+        if key == "key" and list(condition) == ["StringEquals"] \
+                and list(condition["StringEquals"]) == [PURPOSE_KEY]:
+            keys += [f"key:{p}" for p in _as_list(condition["StringEquals"][PURPOSE_KEY])]
+        elif key == "key":
+            keys.append("key:<any purpose>")  # no purpose condition: nothing declares that
+        else:
+            keys.append(key)
+    return keys
 
 
 def _held(synth: Synth, role_id: str) -> set[tuple[str, str]]:
     """(action, resource key) pairs the role allows."""
-    return {(action, _resource_key(synth, resource))
+    return {(action, key)
             for s in _role_statements(synth, role_id) if s["Effect"] == "Allow"
-            for action in _as_list(s["Action"]) for resource in _as_list(s["Resource"])}
+            for action in _as_list(s["Action"]) for key in _scoped_keys(synth, s)}
 
 
 def _declared(name: str) -> set[tuple[str, str]]:
@@ -336,6 +355,8 @@ def _declared(name: str) -> set[tuple[str, str]]:
             pairs.add(("s3:ListBucket", "bucket"))
         elif isinstance(grant, Send):
             pairs |= {(a, f"queue:{q}") for a in SEND_ACTIONS for q in grant.queues}
+        elif isinstance(grant, Secrets):
+            pairs |= {(a, f"key:{p}") for a in grant.actions for p in grant.purposes}
     return pairs
 
 
@@ -359,6 +380,99 @@ def test_no_dynamodb_action_that_does_not_exist(stage_synth: Synth) -> None:
     actions = {a for _, s in _statements(stage_synth) for a in _as_list(s["Action"])}
     assert "dynamodb:TransactWriteItems" not in actions
     assert "dynamodb:ConditionCheckItem" in actions
+
+
+# --- the secrets key (connections' credentials, OAuth states, import tokens) ------------
+
+def _key_id(synth: Synth) -> str:
+    (key_id,) = synth.resources("AWS::KMS::Key")
+    return key_id
+
+
+def test_secrets_key_is_symmetric_rotated_and_aliased(stage_synth: Synth) -> None:
+    (key,) = stage_synth.resources("AWS::KMS::Key").values()
+    props = key["Properties"]
+    assert props["EnableKeyRotation"] is True
+    assert props.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+    assert props.get("KeyUsage", "ENCRYPT_DECRYPT") == "ENCRYPT_DECRYPT"
+    assert props["Description"].startswith(f"leadpipe {stage_synth.stage}: ")
+    # The key policy leaves it to IAM: only the account's root, no other principal.
+    (statement,) = props["KeyPolicy"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert ":root" in str(statement["Principal"]["AWS"])
+    (alias,) = stage_synth.resources("AWS::KMS::Alias").values()
+    assert alias["Properties"]["AliasName"] == key_alias(stage_synth.stage) == \
+        f"alias/leadpipe-{stage_synth.stage}-secrets"
+    assert _ref_id(alias["Properties"]["TargetKeyId"]) == _key_id(stage_synth)
+
+
+def test_functions_get_the_key_arn(stage_synth: Synth) -> None:
+    for name, props in _functions(stage_synth).items():
+        assert props["Environment"]["Variables"]["LEADPIPE_KMS_KEY_ID"] == {
+            "Fn::GetAtt": [_key_id(stage_synth), "Arn"]}, name
+
+
+def test_only_connection_functions_use_the_key_for_their_purposes(stage_synth: Synth) -> None:
+    key_arn = {"Fn::GetAtt": [_key_id(stage_synth), "Arn"]}
+    used: dict[str, set[tuple[str, str]]] = {}
+    for name, props in _functions(stage_synth).items():
+        for statement in _role_statements(stage_synth, _ref_id(props["Role"]) or ""):
+            actions = [a for a in _as_list(statement["Action"]) if a.startswith("kms:")]
+            if not actions:
+                continue
+            # Only Encrypt/Decrypt, only on the key, only for named purposes.
+            assert set(actions) <= set(KMS_ACTIONS), (name, statement)
+            assert statement["Resource"] == key_arn, (name, statement)
+            purposes = statement["Condition"]["StringEquals"][PURPOSE_KEY]
+            assert statement["Condition"] == {"StringEquals": {PURPOSE_KEY: purposes}}
+            assert purposes, name
+            used.setdefault(name, set()).update(
+                (a, p) for a in actions for p in _as_list(purposes))
+    assert used == {
+        # Seals credentials, states and given tokens; opens only its OAuth states.
+        "api_handler": {("kms:Encrypt", "connection"), ("kms:Encrypt", "oauth_state"),
+                        ("kms:Encrypt", "import_token"), ("kms:Decrypt", "oauth_state")},
+        # Reads a sheet with a connection (re-sealed after a refresh) or a given token.
+        "on_upload": {("kms:Decrypt", "connection"), ("kms:Decrypt", "import_token"),
+                      ("kms:Encrypt", "connection")},
+    }
+    # No statement anywhere else (a key policy aside) names the key.
+    for owner, statement in _statements(stage_synth):
+        if _key_id(stage_synth) in str(statement["Resource"]):
+            assert owner in {_ref_id(_functions(stage_synth)[n]["Role"]) for n in used}
+
+
+def test_google_sheets_imports_start_their_analysis_from_the_api(stage_synth: Synth) -> None:
+    functions = _functions(stage_synth)
+    api = _held(stage_synth, _ref_id(functions["api_handler"]["Role"]) or "")
+    assert {("sqs:SendMessage", "queue:uploads"), ("sqs:GetQueueUrl", "queue:uploads")} <= api
+    # The analyser pins a sheet as files/<id> itself (PutObject), and reads its head.
+    upload = _held(stage_synth, _ref_id(functions["on_upload"]["Role"]) or "")
+    assert {("s3:PutObject", "objects:files/"), ("s3:GetObject", "objects:files/")} <= upload
+
+
+def test_provider_settings_only_as_given_and_never_a_client_secret(stage_synth: Synth) -> None:
+    for props in _functions(stage_synth).values():
+        variables = props["Environment"]["Variables"]
+        assert not [v for v in variables if "SECRET" in v]
+        # Nothing given in context: the app's public defaults, OAuth not configured.
+        assert not [v for v in variables if v.startswith(
+            ("LEADPIPE_HUBSPOT_", "LEADPIPE_SALESFORCE_", "LEADPIPE_GOOGLE_"))]
+
+
+def test_provider_client_ids_and_urls_from_context(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    synth = run_synth("dev", tmp_path_factory.mktemp("synth-providers"), {
+        "google_client_id": "123-abc.apps.googleusercontent.com",
+        "hubspot_client_id": "hub-id",
+        "salesforce_login_url": "https://test.salesforce.com"})
+    expected = {"LEADPIPE_GOOGLE_CLIENT_ID": "123-abc.apps.googleusercontent.com",
+                "LEADPIPE_HUBSPOT_CLIENT_ID": "hub-id",
+                "LEADPIPE_SALESFORCE_LOGIN_URL": "https://test.salesforce.com"}
+    for name, props in _functions(synth).items():
+        variables = props["Environment"]["Variables"]
+        assert {k: v for k, v in variables.items() if k in expected} == expected, name
+        assert not [v for v in variables if "SECRET" in v], name
 
 
 # --- table -------------------------------------------------------------------------------
@@ -387,6 +501,8 @@ def test_prod_protects_its_data_and_dev_does_not(stage_synth: Synth) -> None:
     policy = "Retain" if prod else "Delete"
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == policy
     assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == policy
+    (key,) = stage_synth.resources("AWS::KMS::Key").values()
+    assert key["DeletionPolicy"] == key["UpdateReplacePolicy"] == policy
 
 
 # --- alarms ------------------------------------------------------------------------------
@@ -481,7 +597,7 @@ def test_scheduled_function_role_has_its_grants_and_no_queue_to_consume(
         assert not actions & set(CONSUME_ACTIONS)
         assert all("*" not in a for a in actions)
         assert {q for a, q in held if a == "sqs:SendMessage"} == {
-            "queue:chunks", "queue:splits", "queue:verify"}
+            "queue:chunks", "queue:splits", "queue:uploads", "queue:verify"}
         assert {r for a, r in held if a == "s3:GetObject"} == {
             "objects:chunks/", "objects:analysis/", "objects:files/"}
         assert {r for a, r in held if a == "s3:PutObject"} == {"objects:errors/"}
