@@ -13,7 +13,8 @@ from chalicelib.entrypoints.connection_routes import connections_api
 from chalicelib.entrypoints.http_support import rewrite_chalice_errors
 from chalicelib.entrypoints.import_routes import imports_api
 from chalicelib.entrypoints.job_handlers import handle_job_records
-from chalicelib.entrypoints.schedule_handlers import run_import_watchdog
+from chalicelib.entrypoints.schedule_handlers import run_import_watchdog, run_sync_dispatcher
+from chalicelib.entrypoints.sync_routes import syncs_api
 from chalicelib.entrypoints.token_routes import tokens_api
 from chalicelib.entrypoints.verify_handlers import on_verify_dlq_records, on_verify_records
 from chalicelib.resources import STACK, dlq_name
@@ -23,6 +24,7 @@ app.register_blueprint(api)
 app.register_blueprint(imports_api)
 app.register_blueprint(tokens_api)
 app.register_blueprint(connections_api)
+app.register_blueprint(syncs_api)
 app.register_middleware(rewrite_chalice_errors, "http")
 
 _settings = get_settings()
@@ -84,3 +86,9 @@ def on_upload_dead(event: SQSEvent) -> dict[str, Any]:
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="import_watchdog")
 def import_watchdog(event: CloudWatchEvent) -> dict[str, Any]:
     return run_import_watchdog()
+
+
+# Every minute: syncs whose next run is due start one (services/syncs.py).
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sync_dispatcher")
+def sync_dispatcher(event: CloudWatchEvent) -> dict[str, Any]:
+    return run_sync_dispatcher()

@@ -7,10 +7,13 @@ from functools import lru_cache
 
 from chalicelib.adapters.telemetry import EmfMetrics
 from chalicelib.config import Settings, get_settings
+from chalicelib.domain.connections import Provider
 from chalicelib.domain.deliverability import TtlPolicy
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.auth import AuthService
 from chalicelib.services.connections import ConnectionService
+from chalicelib.services.crm_ports import CrmReader
+from chalicelib.services.crm_rows import CrmRowSource
 from chalicelib.services.file_source import FileRowSource
 from chalicelib.services.import_analysis import ImportAnalyser
 from chalicelib.services.import_chunks import ChunkProcessor
@@ -27,6 +30,7 @@ from chalicelib.services.lists import ListService
 from chalicelib.services.rate_limit import RateLimiter
 from chalicelib.services.sheet_imports import SheetImports
 from chalicelib.services.sheet_rows import SheetRowSource, SourceRouter
+from chalicelib.services.syncs import SyncService
 from chalicelib.services.verification import VerificationService
 
 
@@ -37,6 +41,7 @@ class Services:
     leads: LeadService
     lead_batches: LeadBatches
     connections: ConnectionService
+    syncs: SyncService
     jobs: JobRunner
     imports: ImportService
     import_analyser: ImportAnalyser
@@ -61,12 +66,15 @@ def build_services(settings: Settings) -> Services:
     from chalicelib.adapters.dynamo_lead_batches import DynamoLeadBatches  # noqa: PLC0415
     from chalicelib.adapters.dynamo_rate_counter import DynamoRateCounter  # noqa: PLC0415
     from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_syncs import DynamoSyncs  # noqa: PLC0415
     from chalicelib.adapters.dynamo_tokens import DynamoTokens  # noqa: PLC0415
     from chalicelib.adapters.dynamo_verification import DynamoVerification  # noqa: PLC0415
     from chalicelib.adapters.google_sheets import GoogleSheets, SheetsUnauthorized  # noqa: PLC0415
+    from chalicelib.adapters.hubspot_crm import HubSpotCrm  # noqa: PLC0415
     from chalicelib.adapters.kms_secrets import KmsSecrets  # noqa: PLC0415
     from chalicelib.adapters.oauth_tokens import OAuthTokens  # noqa: PLC0415
     from chalicelib.adapters.s3_files import S3Files  # noqa: PLC0415
+    from chalicelib.adapters.salesforce_crm import SalesforceCrm  # noqa: PLC0415
     from chalicelib.adapters.sqs_jobs import SqsJobQueue  # noqa: PLC0415
 
     repo = DynamoRepository()
@@ -99,11 +107,18 @@ def build_services(settings: Settings) -> Services:
     connections = ConnectionService(DynamoConnections(), box, OAuthTokens())
     uploads_queue = SqsJobQueue(settings.queue_name("uploads"), settings.region)
     file_rows = FileRowSource(files, max_bytes=settings.max_upload_bytes)
+    readers: dict[Provider, CrmReader] = {Provider.HUBSPOT: HubSpotCrm(),
+                                          Provider.SALESFORCE: SalesforceCrm()}
+    crm_rows = CrmRowSource(readers, analyses, connections)
     source = SourceRouter(file_rows, google_sheets=SheetRowSource(
-        GoogleSheets(), files, analyses, connections, box, file_rows, SheetsUnauthorized))
+        GoogleSheets(), files, analyses, connections, box, file_rows, SheetsUnauthorized),
+        hubspot=crm_rows, salesforce=crm_rows)
     chunks_queue = SqsJobQueue(settings.queue_name("chunks"), settings.region)
     splits_queue = SqsJobQueue(settings.queue_name("splits"), settings.region)
     lifecycle = ImportLifecycle(import_store, analyses, splits_queue)
+    syncs = SyncService(DynamoSyncs(), lists, connections, readers, import_store, analyses,
+                        lifecycle)
+    lifecycle.on_finished(syncs.on_import_finished)
     eraser = ImportEraser(import_store, files, lifecycle)
     # A worker gets most of its function's timeout, leaving time to hand off.
     runner = JobRunner(lists, leads, lead_batches, eraser, queue,
@@ -123,7 +138,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         auth=AuthService(DynamoTokens()), lists=lists, leads=leads,
         lead_batches=lead_batches, jobs=runner, imports=imports,
-        connections=connections,
+        connections=connections, syncs=syncs,
         import_analyser=ImportAnalyser(import_store, files, source, analyses, lists, lifecycle),
         import_splitter=ImportSplitter(import_store, files, source, analyses, lists, lifecycle,
                                        chunks_queue, verification,

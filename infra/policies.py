@@ -163,6 +163,9 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
         ListBucket(_MISSING_IS_404),
         Send(("chunks",), "one message per chunk"),
         Send(("verify",), "the file's email domains, sent for look-up ahead of its leads"),
+        Secrets(("kms:Decrypt", "kms:Encrypt"), (CONNECTION,),
+                "a sync run reads the CRM while splitting (services/crm_rows.py) with its "
+                "connection's credentials, sealing them again after a refresh"),
     ),
     "on_chunk": (
         Table(TABLE_READ_WRITE, "claims and leads (BatchGetItem, TransactWriteItems, "
@@ -175,9 +178,14 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
     "on_chunk_dead": (
         Table(TABLE_UPDATE, "salvage: counts the chunk's rows failed, finishes the import"),
         Objects(("s3:PutObject",), ("errors/",), "reports the chunk's rows as failed"),
+        Objects(("s3:GetObject",), ("analysis/",),
+                "a finished sync run's source settings (services/syncs.py "
+                "on_import_finished: bookmark, last run, lease)"),
     ),
     "on_split_dead": (
         Table(TABLE_UPDATE, "marks the import failed (split_failed)"),
+        Objects(("s3:GetObject",), ("analysis/",),
+                "a failed sync run's source settings (its sync records the failure)"),
     ),
     "on_upload_dead": (
         Table(TABLE_UPDATE, "marks the import failed (analysis_failed)"),
@@ -207,6 +215,15 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
         Send(("splits",), "resumes an import stalled before its split: re-sends the split"),
         Send(("chunks",), "resumes a stalled import: re-sends its missing chunk messages"),
         Send(("verify",), "re-queues verification of a resumed import's saved leads"),
+    ),
+    # @app.schedule (every minute): consumes no queue, so no consume grant.
+    "sync_dispatcher": (
+        Table(TABLE_READ_WRITE, "reads the due syncs (Query on SYNCS#DUE), takes a sync's "
+              "lease (conditional UpdateItem), creates its run's import, moves its due entry"),
+        Objects(("s3:GetObject", "s3:PutObject"), ("analysis/",),
+                "stores the run's columns, mapping and source settings, read back by begin"),
+        ListBucket(_MISSING_IS_404),
+        Send(("splits",), "a run starts like any import: its split message"),
     ),
 }
 

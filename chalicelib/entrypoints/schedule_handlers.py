@@ -14,3 +14,11 @@ def run_import_watchdog() -> dict[str, Any]:
         return services().import_watchdog.run().as_dict()
     finally:
         flush_metrics()
+
+
+def run_sync_dispatcher() -> dict[str, Any]:
+    """Start the syncs that are due; returns which started and which were skipped."""
+    try:
+        return dict(services().syncs.dispatch())
+    finally:
+        flush_metrics()

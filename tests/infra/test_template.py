@@ -23,7 +23,10 @@ pytestmark = pytest.mark.timeout(1800)  # the first synth may build Chalice's pa
 
 DATA_PREFIXES = ("dynamodb:", "s3:", "sqs:", "kms:")
 PURPOSE_KEY = "kms:EncryptionContext:purpose"
-SCHEDULED = {"import_watchdog": "rate(5 minutes)"}  # app.py's @app.schedule handlers
+# app.py's @app.schedule handlers
+SCHEDULED = {"import_watchdog": "rate(5 minutes)", "sync_dispatcher": "rate(1 minute)"}
+# A scheduled event is stale once the next is due: its maximum age is the period.
+EVENT_AGE = {"import_watchdog": 300, "sync_dispatcher": 60}
 EXPECTED_FUNCTIONS = {"api_handler", "on_job", "on_upload", "on_split", "on_chunk",
                       "on_chunk_dead", "on_split_dead", "on_upload_dead", "on_verify",
                       "on_verify_dead", *SCHEDULED}
@@ -281,9 +284,12 @@ def test_grants_are_scoped_to_prefixes_and_queues(stage_synth: Synth) -> None:
     assert _actions_on(chunk, "/uploads/*") == set()
     assert _actions_on(chunk, "/errors/*") == {"s3:PutObject"}
     assert _actions_on(chunk, "/chunks/*") == {"s3:GetObject"}
-    # The DLQ handlers touch no file but the salvage report, and no queue but their DLQ.
-    assert {a for s in statements_of("on_split_dead") for a in _as_list(s["Action"])
-            if a.startswith("s3:")} == set()
+    # The DLQ handlers touch no file but the salvage report and (to settle a
+    # failed sync run) the analysis, and no queue but their DLQ.
+    split_dead = statements_of("on_split_dead")
+    assert {a for s in split_dead for a in _as_list(s["Action"])
+            if a.startswith("s3:")} == {"s3:GetObject"}
+    assert _actions_on(split_dead, "/analysis/*") == {"s3:GetObject"}
     send = {a for s in statements_of("on_upload_dead") for a in _as_list(s["Action"])
             if a == "sqs:SendMessage"}
     assert send == set()
@@ -435,6 +441,8 @@ def test_only_connection_functions_use_the_key_for_their_purposes(stage_synth: S
         # Reads a sheet with a connection (re-sealed after a refresh) or a given token.
         "on_upload": {("kms:Decrypt", "connection"), ("kms:Decrypt", "import_token"),
                       ("kms:Encrypt", "connection")},
+        # A sync run reads the CRM while splitting (re-sealed after a refresh).
+        "on_split": {("kms:Decrypt", "connection"), ("kms:Encrypt", "connection")},
     }
     # No statement anywhere else (a key policy aside) names the key.
     for owner, statement in _statements(stage_synth):
@@ -558,7 +566,7 @@ def test_schedule_rule_invokes_its_function_with_retries_and_a_dlq(stage_synth: 
         (target,) = props["Targets"]
         assert target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]}
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3,
-                                         "MaximumEventAgeInSeconds": 300}
+                                         "MaximumEventAgeInSeconds": EVENT_AGE[name]}
         dlq_id, dlq = queues[resource_name(stage_synth.stage, f"{name}-dlq")]
         assert _ref_id(target["DeadLetterConfig"]["Arn"]) == dlq_id
         assert dlq["SqsManagedSseEnabled"] is True
@@ -575,7 +583,8 @@ def test_schedule_rule_invokes_its_function_with_retries_and_a_dlq(stage_synth: 
         # The function may be invoked by this rule only.
         (permission,) = [p["Properties"] for p in stage_synth.resources(
             "AWS::Lambda::Permission").values()
-            if p["Properties"]["Principal"] == "events.amazonaws.com"]
+            if p["Properties"]["Principal"] == "events.amazonaws.com"
+            and _ref_id(p["Properties"]["FunctionName"]) == function_id]
         assert permission["Action"] == "lambda:InvokeFunction"
         assert _ref_id(permission["FunctionName"]) == function_id
         assert permission["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
@@ -584,7 +593,7 @@ def test_schedule_rule_invokes_its_function_with_retries_and_a_dlq(stage_synth: 
             "AWS::Lambda::EventInvokeConfig").values()
             if _ref_id(c["Properties"]["FunctionName"]) == function_id]
         assert invoke["MaximumRetryAttempts"] == 0
-        assert invoke["MaximumEventAgeInSeconds"] == 300
+        assert invoke["MaximumEventAgeInSeconds"] == EVENT_AGE[name]
         assert invoke["Qualifier"] == "$LATEST"
 
 
@@ -596,13 +605,19 @@ def test_scheduled_function_role_has_its_grants_and_no_queue_to_consume(
         actions = {a for a, _ in held}
         assert not actions & set(CONSUME_ACTIONS)
         assert all("*" not in a for a in actions)
-        assert {q for a, q in held if a == "sqs:SendMessage"} == {
-            "queue:chunks", "queue:splits", "queue:uploads", "queue:verify"}
-        assert {r for a, r in held if a == "s3:GetObject"} == {
-            "objects:chunks/", "objects:analysis/", "objects:files/"}
-        assert {r for a, r in held if a == "s3:PutObject"} == {"objects:errors/"}
         assert ("s3:ListBucket", "bucket") in held
-        assert not {a for a, _ in held if a in ("s3:DeleteObject", "dynamodb:BatchWriteItem")}
+        assert ("s3:DeleteObject" not in actions), name
+        sends = {q for a, q in held if a == "sqs:SendMessage"}
+        gets = {r for a, r in held if a == "s3:GetObject"}
+        puts = {r for a, r in held if a == "s3:PutObject"}
+        if name == "import_watchdog":
+            assert sends == {"queue:chunks", "queue:splits", "queue:uploads", "queue:verify"}
+            assert gets == {"objects:chunks/", "objects:analysis/", "objects:files/"}
+            assert puts == {"objects:errors/"}
+            assert "dynamodb:BatchWriteItem" not in actions
+        else:  # sync_dispatcher: starts runs like POST /imports/{id}/start
+            assert sends == {"queue:splits"}
+            assert gets == puts == {"objects:analysis/"}
 
 
 def test_schedule_dlq_alarm(stage_synth: Synth) -> None:
