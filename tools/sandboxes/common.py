@@ -13,6 +13,8 @@ the three share lives here:
 - the OAuth token endpoint: `authorization_code` (codes from `issue_code`,
   standing in for the browser step) and `refresh_token` grants, form-encoded;
   refresh tokens can be revoked;
+- the consent page (`consent.py`): `GET|POST /oauth/authorize` (and any other
+  `authorize_paths`), the browser step that ends in a code for `redirect_uri`;
 - a clock the tests can move (`advance_clock`) instead of sleeping through
   token lifetimes and rate windows;
 - a request log (method, path, query, body, status) for counting requests;
@@ -36,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
+from tools.sandboxes.consent import consent_routes
 from tools.sandboxes.wire import (
     BadRequestError,
     LoggedRequest,
@@ -94,7 +97,9 @@ class Sandbox:
     """A provider's API on loopback; subclasses give routes and error shapes."""
 
     name: ClassVar[str] = "sandbox"
+    provider_title: ClassVar[str] = "sandbox"  # as the consent page names the provider
     oauth_path: ClassVar[str] = "/token"
+    authorize_paths: ClassVar[tuple[str, ...]] = ("/oauth/authorize",)
     content_type: ClassVar[str] = "application/json;charset=utf-8"
 
     def __init__(self, *, client_id: str, client_secret: str, token_ttl_seconds: float,
@@ -115,7 +120,7 @@ class Sandbox:
         for token in static_tokens:
             self.add_static_token(token)
         self._routes = [route("POST", re.escape(self.oauth_path), self._token, auth=False),
-                        *self.routes()]
+                        *consent_routes(self), *self.routes()]
         self._server: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
 

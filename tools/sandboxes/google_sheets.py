@@ -102,6 +102,7 @@ class GoogleSheetsSandbox(Sandbox):
     sheets.googleapis.com and oauth2.googleapis.com."""
 
     name = "google-sheets"
+    provider_title = "Google Sheets"
     oauth_path = "/token"
     content_type = "application/json; charset=UTF-8"
 

@@ -127,6 +127,7 @@ class HubSpotSandbox(Sandbox):
     """HubSpot's contacts API on loopback. `start()` returns the base URL (the client's host)."""
 
     name = "hubspot"
+    provider_title = "HubSpot"
     oauth_path = "/oauth/v1/token"
 
     def __init__(self, *, client_id: str = HUBSPOT_CLIENT_ID,

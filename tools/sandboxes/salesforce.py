@@ -70,6 +70,10 @@ class SalesforceSandbox(Sandbox):
     """Salesforce's REST API on loopback; the instance URL is the sandbox's own URL."""
 
     name = "salesforce"
+    provider_title = "Salesforce"
+    # Salesforce's consent page is on the login host, where leadpipe looks for it
+    # (chalicelib/provider_settings.py: <login URL>/services/oauth2/authorize).
+    authorize_paths = ("/oauth/authorize", "/services/oauth2/authorize")
     oauth_path = "/services/oauth2/token"
     content_type = "application/json;charset=UTF-8"
 

@@ -59,7 +59,7 @@ class Request:
 @dataclass
 class Response:
     status: int
-    body: Any = None  # JSON-able; None sends no body
+    body: Any = None  # JSON-able; None sends no body; bytes go as they are (a consent page)
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -126,9 +126,11 @@ def handler_for(dispatch: Callable[[Request], Response], name: str,
                               parse_qs(parts.query, keep_blank_values=True), self.headers,
                               self._read_body())
             response = dispatch(request)
-            payload = b"" if response.body is None else json.dumps(response.body).encode()
+            raw = isinstance(response.body, bytes)  # its Content-Type is in its headers
+            payload = (response.body if raw else b"" if response.body is None
+                       else json.dumps(response.body).encode())
             self.send_response(response.status)
-            if response.body is not None:
+            if response.body is not None and not raw:
                 self.send_header("Content-Type", content_type)
             for header, value in response.headers.items():
                 self.send_header(header, value)
