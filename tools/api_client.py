@@ -18,8 +18,9 @@ class ApiError(Exception):
         error = body.get("error", {}) if isinstance(body, dict) else {}
         self.status = status
         self.code = error.get("code", "error")
-        self.details = error.get("details", {})
-        super().__init__(f"{status} {self.code}: {error.get('message', body)}")
+        self.message = str(error.get("message", body))
+        self.details = error.get("details") or {}
+        super().__init__(f"{status} {self.code}: {self.message}")
 
 
 class LeadpipeApi:
@@ -34,8 +35,14 @@ class LeadpipeApi:
     def call(self, method: str, path: str, json: Any = None,
              params: dict[str, Any] | None = None) -> Any:
         for _ in range(RATE_LIMIT_RETRIES):
-            response = self.session.request(method, self.url + path, json=json,
-                                            params=params, timeout=60)
+            try:
+                response = self.session.request(method, self.url + path, json=json,
+                                                params=params, timeout=60)
+            except requests.RequestException as exc:
+                # An error message, not a traceback: the usual cause is a stack not running.
+                raise ApiError(0, {"error": {"code": "unreachable", "message": (
+                    f"cannot reach the API at {self.url} ({type(exc).__name__}); is it "
+                    "running (make run), and is LEADPIPE_API_URL right?")}}) from exc
             if response.status_code != 429:
                 break
             # The workspace's per-minute limit: wait as told, then try again.
@@ -47,7 +54,8 @@ class LeadpipeApi:
                 body = response.text
             raise ApiError(response.status_code, body)
         if response.headers.get("Content-Type", "").startswith("application/json"):
-            return response.json()
+            # A 204 (a delete) has no body, whatever its Content-Type says.
+            return response.json() if response.content else None
         return response.text
 
     def pages(self, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -79,7 +87,11 @@ class LeadpipeApi:
             job: dict[str, Any] = self.call("GET", f"/imports/{import_id}")
             if job["status"] in statuses or time.monotonic() > deadline:
                 return job
-            time.sleep(0.3)
+            self.pause(0.3)
+
+    def pause(self, seconds: float) -> None:
+        """Wait between two polls of an import (tests do the background work here instead)."""
+        time.sleep(seconds)
 
     def upload(self, form: dict[str, Any], path: Path) -> None:
         with path.open("rb") as handle:

@@ -1,42 +1,39 @@
 """The `leadpipe` command line.
 
 `leadpipe token create|list|revoke` (tools/token_cli.py) work on the stage's
-table directly; every other command talks to the HTTP API with LEADPIPE_TOKEN.
+table directly; every other command talks to the HTTP API with LEADPIPE_TOKEN
+(at LEADPIPE_API_URL): `connect` and `connections` (tools/connect_cli.py),
+`sync` (tools/sync_cli.py), `import --google-sheet` (tools/sheet_cli.py).
 """
 
 from __future__ import annotations
 
+import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from chalicelib.domain.import_state import ImportMode
 from tools.api_client import ApiError, LeadpipeApi
+from tools.cli_common import api as _api
+from tools.cli_common import console
+from tools.cli_common import fail as _fail
+from tools.cli_common import follow as _follow
+from tools.cli_common import resolve_list as _resolve
+from tools.cli_common import show_summary as _show_summary
+from tools.connect_cli import connect_command, connections_command
+from tools.sheet_cli import import_google_sheet
+from tools.sync_cli import sync_app
 from tools.token_cli import token_app
 
 app = typer.Typer(help="leadpipe: lead lists, imports and verification.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
-
-console = Console(stderr=True)
-
-
-def _api() -> LeadpipeApi:
-    api = LeadpipeApi()
-    if not api.token:
-        typer.echo("error: set LEADPIPE_TOKEN (make run prints it)", err=True)
-        raise typer.Exit(2)
-    return api
-
-
-def _fail(exc: ApiError) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
-    return typer.Exit(1)
+app.add_typer(sync_app, name="sync")
+app.command("connect")(connect_command)
+app.command("connections")(connections_command)
 
 
 @app.command("lists")
@@ -113,14 +110,6 @@ def _write(text: str, output: Path | None) -> None:
         console.print(f"wrote {output}")
 
 
-def _resolve(api: LeadpipeApi, name_or_id: str) -> dict[str, Any]:
-    lst = api.find_list(name_or_id)
-    if lst is None:
-        raise ApiError(404, {"error": {"code": "not_found",
-                                       "message": f"no list {name_or_id!r}"}})
-    return lst
-
-
 def _parse_maps(maps: list[str]) -> dict[str, str | None]:
     mapping: dict[str, str | None] = {}
     for item in maps:
@@ -133,8 +122,9 @@ def _parse_maps(maps: list[str]) -> dict[str, str | None]:
 
 @app.command("import")
 def import_command(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
-    list_name: str = typer.Option(..., "--list", "-l", help="List name or id."),
+    file: Path = typer.Argument(..., metavar="FILE|LIST", help="The file to upload; with "
+                                "--google-sheet, the list (id or name)."),
+    list_name: str | None = typer.Option(None, "--list", "-l", help="List name or id (a file)."),
     create: bool = typer.Option(False, "--create", help="Create the list if missing."),
     identity: str = typer.Option("email", "--identity", help="Identity of a created list."),
     maps: list[str] = typer.Option([], "--map", help="'Column=field' (repeatable); "
@@ -146,12 +136,31 @@ def import_command(
         "fill_empty (fill the lead's empty fields), overwrite (replace with non-empty "
         "values).")),
     yes: bool = typer.Option(False, "--yes", "-y", help="Start without asking."),
+    google_sheet: str | None = typer.Option(None, "--google-sheet", help="Import this Google "
+                                            "Sheet (id or URL) into LIST instead of a file."),
+    connection: str | None = typer.Option(None, "--connection", help="Google Sheet: a google "
+                                          "connection's id."),
+    sheet_token: str | None = typer.Option(None, "--token", help="Google Sheet: an access "
+                                           "token, instead of --connection."),
+    wait: bool = typer.Option(False, "--wait", help="Google Sheet: follow it to the end."),
 ) -> None:
-    """Upload FILE into a list: detected mapping and preview, confirm, live progress."""
+    """Upload FILE into a list: detected mapping and preview, confirm, live progress.
+
+    Or `leadpipe import LIST --google-sheet ID_OR_URL (--connection ID | --token T) [--wait]`.
+    """
+    if google_sheet is None and list_name is None:
+        raise typer.BadParameter("a file import needs --list LIST", param_hint="--list")
+    if google_sheet is None and not (file.is_file() and os.access(file, os.R_OK)):
+        raise typer.BadParameter(f"{file}: no such readable file", param_hint="FILE")
     api = _api()
     try:
-        code = _run_import(api, file, list_name, create, identity, _parse_maps(maps),
-                           region, sheet, yes, mode)
+        if google_sheet is not None:
+            code = import_google_sheet(api, str(file), google_sheet, sheet=sheet,
+                                       connection=connection, token=sheet_token, mode=mode,
+                                       mapping=_parse_maps(maps), region=region, wait=wait)
+        else:
+            code = _run_import(api, file, str(list_name), create, identity, _parse_maps(maps),
+                               region, sheet, yes, mode)
     except ApiError as exc:
         raise _fail(exc) from exc
     raise typer.Exit(code)
@@ -221,37 +230,6 @@ def _show_analysis(job: dict[str, Any]) -> None:
                   f"{summary.get('errors_by_code', {})}")
     for error in summary.get("mapping_errors", []):
         console.print(f"[yellow]mapping:[/yellow] {error['field']}: {error['message']}")
-
-
-def _follow(api: LeadpipeApi, job: dict[str, Any]) -> dict[str, Any]:
-    finished = {"completed", "completed_with_errors", "failed"}
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]} rows/s"), TimeRemainingColumn())
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("importing", total=job.get("total_rows"), rate="-")
-        started = time.monotonic()
-        while job["status"] not in finished:
-            time.sleep(0.5)
-            job = api.call("GET", f"/imports/{job['id']}")
-            elapsed = max(time.monotonic() - started, 1e-6)
-            progress.update(task, total=job.get("total_rows"),
-                            completed=job["processed_rows"],
-                            rate=f"{job['processed_rows'] / elapsed:,.0f}")
-        progress.update(task, completed=job["processed_rows"], total=job["processed_rows"])
-    return job
-
-
-def _show_summary(job: dict[str, Any]) -> None:
-    counts = job["counts"]
-    colour = "green" if job["status"] == "completed" else "yellow"
-    console.print(f"[{colour}]{job['status']}[/{colour}]: {job['total_rows']} rows → "
-                  f"{counts['saved']} saved, {counts.get('updated', 0)} updated, "
-                  f"{counts.get('unchanged', 0)} unchanged, "
-                  f"{counts['duplicates']} duplicates skipped, {counts['invalid']} invalid")
-    if job.get("error"):
-        console.print(f"{job['error']['code']}: {job['error']['message']}")
-    if counts["duplicates"] or counts["invalid"]:
-        console.print(f"error report: leadpipe errors {job['id']} -o errors.csv")
 
 
 def main() -> None:
