@@ -30,6 +30,8 @@ from chalicelib.services.lists import ListService
 from chalicelib.services.rate_limit import RateLimiter
 from chalicelib.services.sheet_imports import SheetImports
 from chalicelib.services.sheet_rows import SheetRowSource, SourceRouter
+from chalicelib.services.status_outbox import StatusOutbox
+from chalicelib.services.status_writeback import StatusWriteback
 from chalicelib.services.syncs import SyncService
 from chalicelib.services.verification import VerificationService
 
@@ -96,7 +98,7 @@ def build_services(settings: Settings) -> Services:
         concurrency=dns.concurrency, metrics=metrics)
     lead_batch_store = DynamoLeadBatches()
     leads = LeadService(repo, lead_batch_store, lists, queue, verification,
-                        budget_seconds=budget)
+                        budget_seconds=budget, outbox=StatusOutbox(queue))
     lead_batches = LeadBatches(lead_batch_store, lists, queue, verification,
                                budget_seconds=budget, max_batch=settings.max_batch_leads)
     import_store = DynamoImports()
@@ -116,13 +118,16 @@ def build_services(settings: Settings) -> Services:
     chunks_queue = SqsJobQueue(settings.queue_name("chunks"), settings.region)
     splits_queue = SqsJobQueue(settings.queue_name("splits"), settings.region)
     lifecycle = ImportLifecycle(import_store, analyses, splits_queue)
-    syncs = SyncService(DynamoSyncs(), lists, connections, readers, import_store, analyses,
+    sync_store = DynamoSyncs()
+    syncs = SyncService(sync_store, lists, connections, readers, import_store, analyses,
                         lifecycle)
     lifecycle.on_finished(syncs.on_import_finished)
     eraser = ImportEraser(import_store, files, lifecycle)
     # A worker gets most of its function's timeout, leaving time to hand off.
     runner = JobRunner(lists, leads, lead_batches, eraser, queue,
-                       budget_seconds=max(budget, 40.0))
+                       budget_seconds=max(budget, 40.0),
+                       writeback=StatusWriteback(lists, lead_batch_store, sync_store,
+                                                 connections, readers))
     imports = ImportService(import_store, files, analyses, lists, lifecycle, report, eraser,
                             max_upload_bytes=settings.max_upload_bytes,
                             upload_url_seconds=settings.upload_url_seconds,

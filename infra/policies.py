@@ -100,6 +100,9 @@ WATCHDOG_TABLE = ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem",
                   "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
                   "dynamodb:ConditionCheckItem")
 
+# Every prefix an import's files live under (services/import_erasure.object_prefixes).
+IMPORT_FILES = ("uploads/", "files/", "analysis/", "chunks/", "errors/")
+
 _MISSING_IS_404 = ("S3 answers 403, not 404, for a missing key to a role without "
                    "ListBucket; S3Files.get_bytes/head treat only 404 as 'absent'")
 
@@ -115,6 +118,8 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "start rewrites it with the final mapping"),
         Objects(("s3:GetObject",), ("errors/",),
                 "GET /imports/{id}/errors streams the per-chunk error reports"),
+        Objects(("s3:DeleteObject",), IMPORT_FILES,
+                "DELETE /imports/{id} erases the import's files (services/import_erasure.py)"),
         ListBucket("the error report lists errors/<import>/; also: " + _MISSING_IS_404),
         Send(("jobs",), "list delete/copy and bulk actions hand the rest to the jobs queue"),
         Send(("splits",), "POST /imports/{id}/start sends the split message"),
@@ -134,6 +139,14 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
         Table(TABLE_READ_WRITE, "purge, copy and bulk jobs (services/jobs.py) write leads, "
               "claims and counters"),
         Send(("jobs",), "a job out of time sends its continuation back to the jobs queue"),
+        Objects(("s3:DeleteObject",), IMPORT_FILES,
+                "purging a deleted list erases its imports' files (services/import_erasure.py)"),
+        Objects(("s3:GetObject",), ("analysis/",),
+                "a sync run failed by the erasure is recorded on its sync (its source settings)"),
+        ListBucket("the erasure lists each import's prefixes; also: " + _MISSING_IS_404),
+        Secrets(("kms:Decrypt", "kms:Encrypt"), (CONNECTION,),
+                "status write-back jobs call the CRM with the sync's connection, sealing it "
+                "again after a refresh (services/status_writeback.py)"),
     ),
     "on_upload": (
         Table(TABLE_READ_WRITE, "analysis reads the import and list, updates the import; "
@@ -172,6 +185,9 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
               "BatchWriteItem), chunk markers and import counters"),
         Objects(("s3:GetObject",), ("chunks/", "analysis/"), "reads its chunk and mapping"),
         Objects(("s3:PutObject",), ("errors/",), "writes the chunk's error report"),
+        Objects(("s3:DeleteObject",), ("chunks/", "errors/"),
+                "a chunk of an erased import deletes its own file and takes back its "
+                "report part"),
         ListBucket(_MISSING_IS_404 + " (a missing chunk must raise, then be salvaged)"),
         Send(("verify",), "the chunk's saved leads are queued for email verification"),
     ),

@@ -11,9 +11,11 @@ never start one sync twice.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
+from chalicelib.domain.status_writeback import MAX_REJECTIONS_SHOWN
 from chalicelib.domain.syncs import Sync
 
 DUE_PK = "SYNCS#DUE"
@@ -28,8 +30,10 @@ def _due_key(next_run_at: str, sync_id: str) -> dict[str, Any]:
 
 
 def _from_item(item: dict[str, Any]) -> Sync:
-    return Sync.from_record(json.loads(item["data"]["S"]),
-                            item.get("running_import_id", {}).get("S"),
+    data = json.loads(item["data"]["S"])
+    if "write_back" in item:
+        data["write_back"] = json.loads(item["write_back"]["S"])
+    return Sync.from_record(data, item.get("running_import_id", {}).get("S"),
                             item.get("lease_until", {}).get("S"))
 
 
@@ -128,3 +132,20 @@ class DynamoSyncs(LowLevelTable):
         last = response.get("LastEvaluatedKey")
         return ([i["import_id"]["S"] for i in response["Items"]],
                 last["sk"]["S"] if last else None)
+
+    # --- write-back state, beside the sync's data (written by jobs, not the API) ---
+    def record_write_back(self, sync: Sync, written: int,
+                          rejected: Sequence[Mapping[str, Any]], at: str) -> None:
+        """Count what was written; keep the latest refusals (newest first, capped)."""
+        item = self.client.get_item(TableName=self._table, Key=_key(sync.workspace, sync.id),
+                                    ConsistentRead=True, ProjectionExpression="write_back"
+                                    ).get("Item", {})
+        state = json.loads(item.get("write_back", {}).get("S", "{}"))
+        state["written"] = int(state.get("written", 0)) + written
+        state["rejected_total"] = int(state.get("rejected_total", 0)) + len(rejected)
+        state["rejected"] = [*rejected, *state.get("rejected", [])][:MAX_REJECTIONS_SHOWN]
+        state["last_at"] = at
+        self.client.update_item(
+            TableName=self._table, Key=_key(sync.workspace, sync.id),
+            UpdateExpression="SET write_back = :w", ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":w": {"S": json.dumps(state)}})

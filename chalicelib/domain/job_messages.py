@@ -77,7 +77,20 @@ class BatchInsertJob:
                 "items": [[i, lead_id, dict(item)] for i, lead_id, item in self.items]}
 
 
-Job = PurgeListJob | CopyListJob | BulkJob | BatchInsertJob
+@dataclass(frozen=True)
+class StatusWritebackJob:
+    """Write the current status of these leads back to the CRMs their list syncs with."""
+
+    workspace: str
+    list_id: str
+    lead_ids: tuple[str, ...]
+
+    def to_body(self) -> dict[str, Any]:
+        return {"type": "status_writeback", "workspace": self.workspace,
+                "list_id": self.list_id, "lead_ids": list(self.lead_ids)}
+
+
+Job = PurgeListJob | CopyListJob | BulkJob | BatchInsertJob | StatusWritebackJob
 
 
 def _batch_items(raw: Any) -> tuple[tuple[int, str, Mapping[str, Any]], ...]:
@@ -113,4 +126,10 @@ def parse_job(body: Mapping[str, Any]) -> Job:
         return BatchInsertJob(required_str(body, "workspace"), required_str(body, "list_id"),
                               required_str(body, "batch_id"), required_count(body, "part"),
                               _batch_items(body.get("items")))
+    if kind == "status_writeback":
+        ids = body.get("lead_ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise DropMessage("job has no lead_ids", details={"field": "lead_ids"})
+        return StatusWritebackJob(required_str(body, "workspace"), required_str(body, "list_id"),
+                                  tuple(ids))
     raise DropMessage(f"unknown job type {str(kind)[:40]!r}", details={"field": "type"})

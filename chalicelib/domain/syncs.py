@@ -8,7 +8,7 @@ record becomes (every run is an import of such rows).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from chalicelib.domain.connections import Provider
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.import_state import ImportMode, parse_mode
 from chalicelib.domain.schedules import parse_schedule
+from chalicelib.domain.status_writeback import DEFAULT_STATUS_MAPS, check_status_mapping
 
 # The API's object names → the CRM's.
 OBJECTS: dict[Provider, dict[str, str]] = {
@@ -80,6 +81,9 @@ class Sync:
     running_import_id: str | None = None
     lease_until: str | None = None
     error: Mapping[str, str] | None = None
+    status_mapping: Mapping[str, str | None] = field(default_factory=dict)
+    # Statuses written back: when, how many, and the last values the CRM refused.
+    write_back: Mapping[str, Any] | None = None
 
     @property
     def crm_object(self) -> str:
@@ -97,7 +101,9 @@ class Sync:
                 "bookmark": self.bookmark, "next_run_at": self.next_run_at,
                 "last_run": dict(self.last_run) if self.last_run else None,
                 "running_import_id": self.running_import_id,
-                "error": dict(self.error) if self.error else None}
+                "error": dict(self.error) if self.error else None,
+                "status_mapping": {**DEFAULT_STATUS_MAPS[self.provider], **self.status_mapping},
+                "write_back": dict(self.write_back) if self.write_back else None}
 
     def with_changes(self, changes: Mapping[str, Any], now: str) -> Sync:
         return replace(self, **changes, updated_at=now)
@@ -106,9 +112,9 @@ class Sync:
         """What is stored (the lease lives beside it, written on its own)."""
         data = asdict(self)
         data.update(provider=self.provider.value, mode=self.mode.value,
-                    mapping=dict(self.mapping))
-        for transient in ("running_import_id", "lease_until"):
-            data.pop(transient)
+                    mapping=dict(self.mapping), status_mapping=dict(self.status_mapping))
+        for kept_apart in ("running_import_id", "lease_until", "write_back"):
+            data.pop(kept_apart)
         return data
 
     @classmethod
@@ -167,7 +173,8 @@ def _check_mapping(value: Any, errors: list[FieldError]) -> dict[str, str | None
 
 
 def parse_sync_create(payload: Mapping[str, Any], provider: Provider) -> dict[str, Any]:
-    allowed = {"connection_id", "object", "schedule", "mapping", "mode", "write_back_status"}
+    allowed = {"connection_id", "object", "schedule", "mapping", "mode", "write_back_status",
+               "status_mapping"}
     errors = [FieldError(k, "unknown_field", f"Unknown field {k!r}")
               for k in sorted(set(payload) - allowed)]
     if provider not in OBJECTS:
@@ -185,7 +192,7 @@ def parse_sync_create(payload: Mapping[str, Any], provider: Provider) -> dict[st
 
 
 def parse_sync_update(payload: Mapping[str, Any]) -> dict[str, Any]:
-    allowed = {"schedule", "mapping", "mode", "write_back_status"}
+    allowed = {"schedule", "mapping", "mode", "write_back_status", "status_mapping"}
     errors = [FieldError(k, "unknown_field", f"Unknown field {k!r}")
               for k in sorted(set(payload) - allowed)]
     values = _parse_common(payload, errors)
@@ -203,6 +210,7 @@ def _parse_common(payload: Mapping[str, Any], errors: list[FieldError]) -> dict[
         else ImportMode.OVERWRITE
     return {"schedule": _check_schedule(payload.get("schedule"), errors),
             "mapping": _check_mapping(payload.get("mapping"), errors),
+            "status_mapping": check_status_mapping(payload.get("status_mapping"), errors),
             "mode": mode, "write_back_status": bool(write_back)}
 
 

@@ -12,20 +12,29 @@ from typing import Any
 
 from chalicelib.domain.bulk import BulkRequest
 from chalicelib.domain.cursor import LeadPosition
-from chalicelib.domain.job_messages import BatchInsertJob, CopyListJob, PurgeListJob, parse_job
+from chalicelib.domain.job_messages import (
+    BatchInsertJob,
+    CopyListJob,
+    PurgeListJob,
+    StatusWritebackJob,
+    parse_job,
+)
 from chalicelib.services.import_erasure import ImportEraser
 from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import JobQueue
+from chalicelib.services.status_writeback import StatusWriteback
 
 
 class JobRunner:
     def __init__(self, lists: ListService, leads: LeadService, batches: LeadBatches,
-                 imports: ImportEraser, jobs: JobQueue, *, budget_seconds: float) -> None:
+                 imports: ImportEraser, jobs: JobQueue, *, budget_seconds: float,
+                 writeback: StatusWriteback | None = None) -> None:
         self._lists = lists
         self._leads = leads
         self._batches = batches
+        self._writeback = writeback
         self._imports = imports
         self._jobs = jobs
         self._budget = budget_seconds
@@ -50,6 +59,9 @@ class JobRunner:
                                       deadline=deadline)
         elif isinstance(job, BatchInsertJob):
             self._batches.continue_batch(job)
+        elif isinstance(job, StatusWritebackJob):
+            if self._writeback is not None:
+                self._writeback.run(job)
         else:
             lst = self._lists.get(job.workspace, job.list_id)
             request = BulkRequest.from_job(job.request)

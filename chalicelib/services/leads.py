@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from chalicelib.domain.activity import (
@@ -30,6 +31,7 @@ from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.lead_batches import new_lead
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import JobQueue, LeadBatchStore, Repository, VerificationRequests
+from chalicelib.services.status_outbox import StatusOutbox
 
 # A search that matches rarely must not read a whole 1M-lead list in one
 # request: past this many leads examined it returns what it has and a cursor.
@@ -41,13 +43,14 @@ BULK_READ = 100  # BatchGetItem's limit
 class LeadService:
     def __init__(self, repo: Repository, batches: LeadBatchStore, lists: ListService,
                  jobs: JobQueue, verification: VerificationRequests, *,
-                 budget_seconds: float) -> None:
+                 budget_seconds: float, outbox: StatusOutbox | None = None) -> None:
         self._repo = repo
         self._batches = batches
         self._lists = lists
         self._jobs = jobs
         self._verification = verification
         self._budget = budget_seconds
+        self._outbox = outbox
 
     # --- add (a batch: services/lead_batches.py) -------------------------------
     def create(self, workspace: str, list_id: str, payload: Mapping[str, Any]) -> Lead:
@@ -95,7 +98,8 @@ class LeadService:
             if "email" in changes and changes["email"] != before.email:
                 changes = {**changes, **fresh_email_status(changes["email"])}
             try:
-                after = self._apply(lst, before, changes)
+                with self._writing_back():
+                    after = self._apply(lst, before, changes)
             except DuplicateLead:
                 raise
             except Conflict:
@@ -117,7 +121,19 @@ class LeadService:
             return before
         activities = [Activity(new_id("ac"), before.id, kind, now, data)
                       for kind, data in events]
-        return self._repo.update_lead(lst, before, after, activities)
+        saved = self._repo.update_lead(lst, before, after, activities)
+        if self._outbox is not None:
+            self._outbox.changed(lst, before, saved)
+        return saved
+
+    @contextmanager
+    def _writing_back(self) -> Iterator[None]:
+        """Status changes made inside go to the CRM write-back when it ends."""
+        try:
+            yield
+        finally:
+            if self._outbox is not None:
+                self._outbox.flush()
 
     def delete(self, workspace: str, list_id: str, lead_id: str) -> None:
         lst = self._lists.get(workspace, list_id)
@@ -143,6 +159,16 @@ class LeadService:
 
     def continue_bulk_ids(self, lst: LeadList, request: BulkRequest, *,
                           deadline: float) -> tuple[int, bool]:
+        with self._writing_back():
+            return self._bulk_ids(lst, request, deadline)
+
+    def continue_bulk(self, lst: LeadList, request: BulkRequest, start: LeadPosition | None,
+                      *, deadline: float) -> tuple[int, bool]:
+        with self._writing_back():
+            return self._bulk_filter(lst, request, start, deadline)
+
+    def _bulk_ids(self, lst: LeadList, request: BulkRequest,
+                  deadline: float) -> tuple[int, bool]:
         """Apply to the listed leads, read 100 at a time; past the deadline, the rest
         goes to the jobs queue."""
         ids = [i for i in request.lead_ids or () if i.startswith("ld_")]
@@ -162,8 +188,8 @@ class LeadService:
                     return affected, False
         return affected, True
 
-    def continue_bulk(self, lst: LeadList, request: BulkRequest, start: LeadPosition | None,
-                      *, deadline: float) -> tuple[int, bool]:
+    def _bulk_filter(self, lst: LeadList, request: BulkRequest, start: LeadPosition | None,
+                     deadline: float) -> tuple[int, bool]:
         lead_filter = request.filter or LeadFilter()
         affected = 0
         for lead, position in self._repo.walk_leads(lst, start):

@@ -112,6 +112,8 @@ class SyncService:
         changes = parse_sync_update(payload)
         if "mapping" in changes:
             changes["mapping"] = {**sync.mapping, **changes["mapping"]}
+        if "status_mapping" in changes:
+            changes["status_mapping"] = {**sync.status_mapping, **changes["status_mapping"]}
         now = self._clock()
         if "schedule" in changes:
             upcoming = next_run(changes["schedule"], now)

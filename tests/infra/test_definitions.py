@@ -153,7 +153,7 @@ def test_kms_grants_by_function() -> None:
                    for a in g.actions for p in g.purposes}
             for name, grants in GRANTS.items()}
     assert {name for name, pairs in held.items() if pairs} == {"api_handler", "on_upload",
-                                                               "on_split"}
+                                                               "on_split", "on_job"}
     # The API seals all three; it opens only the OAuth state (the callback).
     assert held["api_handler"] == {("kms:Encrypt", p) for p in PURPOSES} | {
         ("kms:Decrypt", "oauth_state")}
@@ -162,6 +162,8 @@ def test_kms_grants_by_function() -> None:
                                  ("kms:Encrypt", "connection")}
     # A sync run's pages are read by the splitter with the connection's credentials.
     assert held["on_split"] == {("kms:Decrypt", "connection"), ("kms:Encrypt", "connection")}
+    # Status write-back jobs call the CRM with the sync's connection.
+    assert held["on_job"] == {("kms:Decrypt", "connection"), ("kms:Encrypt", "connection")}
     api_sends = {q for g in GRANTS["api_handler"] if isinstance(g, Send) for q in g.queues}
     assert "uploads" in api_sends  # a Google Sheets import starts its own analysis
 

@@ -278,12 +278,15 @@ def test_grants_are_scoped_to_prefixes_and_queues(stage_synth: Synth) -> None:
 
     api = statements_of("api_handler")
     # The presigned POST is signed with the API's role: PutObject on uploads/*.
-    assert _actions_on(api, "/uploads/*") == {"s3:PutObject"}
-    assert "s3:DeleteObject" not in {a for s in api for a in _as_list(s["Action"])}
+    assert _actions_on(api, "/uploads/*") == {"s3:PutObject", "s3:DeleteObject"}
+    # DELETE /imports/{id} erases an import's files: DeleteObject on its prefixes only.
+    assert _actions_on(api, "/files/*") == {"s3:DeleteObject"}
+    assert _actions_on(api, "/chunks/*") == {"s3:DeleteObject"}
     chunk = statements_of("on_chunk")
     assert _actions_on(chunk, "/uploads/*") == set()
-    assert _actions_on(chunk, "/errors/*") == {"s3:PutObject"}
-    assert _actions_on(chunk, "/chunks/*") == {"s3:GetObject"}
+    # ...and DeleteObject: a chunk of an erased import removes its file and report part.
+    assert _actions_on(chunk, "/errors/*") == {"s3:PutObject", "s3:DeleteObject"}
+    assert _actions_on(chunk, "/chunks/*") == {"s3:GetObject", "s3:DeleteObject"}
     # The DLQ handlers touch no file but the salvage report and (to settle a
     # failed sync run) the analysis, and no queue but their DLQ.
     split_dead = statements_of("on_split_dead")
@@ -443,6 +446,8 @@ def test_only_connection_functions_use_the_key_for_their_purposes(stage_synth: S
                       ("kms:Encrypt", "connection")},
         # A sync run reads the CRM while splitting (re-sealed after a refresh).
         "on_split": {("kms:Decrypt", "connection"), ("kms:Encrypt", "connection")},
+        # Status write-back jobs call the CRM with the sync's connection.
+        "on_job": {("kms:Decrypt", "connection"), ("kms:Encrypt", "connection")},
     }
     # No statement anywhere else (a key policy aside) names the key.
     for owner, statement in _statements(stage_synth):
