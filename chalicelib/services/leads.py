@@ -30,7 +30,13 @@ from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.lead_batches import new_lead
 from chalicelib.services.lists import ListService
-from chalicelib.services.ports import JobQueue, LeadBatchStore, Repository, VerificationRequests
+from chalicelib.services.ports import (
+    JobQueue,
+    LeadBatchStore,
+    LeadUpdate,
+    Repository,
+    VerificationRequests,
+)
 from chalicelib.services.status_outbox import StatusOutbox
 
 # A search that matches rarely must not read a whole 1M-lead list in one
@@ -174,19 +180,52 @@ class LeadService:
         ids = [i for i in request.lead_ids or () if i.startswith("ld_")]
         affected = 0
         for start in range(0, len(ids), BULK_READ):
+            if start and time.monotonic() > deadline:
+                rest = BulkRequest(action=request.action, lead_ids=tuple(ids[start:]),
+                                   status=request.status, tags=request.tags)
+                self._jobs.send(BulkJob(lst.workspace, lst.id, rest.to_job(), "").to_body())
+                return affected, False
             part = ids[start:start + BULK_READ]
             found = self._batches.get_leads(lst, part)
-            for offset, lead_id in enumerate(part, start=start + 1):
-                lead = found.get(lead_id)
-                if lead is not None and self._apply_bulk(lst, request, lead):
-                    affected += 1
-                if time.monotonic() > deadline and offset < len(ids):
-                    rest = BulkRequest(action=request.action, lead_ids=tuple(ids[offset:]),
-                                       status=request.status, tags=request.tags)
-                    self._jobs.send(BulkJob(lst.workspace, lst.id, rest.to_job(),
-                                            "").to_body())
-                    return affected, False
+            affected += self._apply_bulk_group(lst, request,
+                                               [found[i] for i in part if i in found])
         return affected, True
+
+    def _apply_bulk_group(self, lst: LeadList, request: BulkRequest,
+                          leads: list[Lead]) -> int:
+        """Status and tag changes of many leads in transactions of 50 (lead + its
+        activity entry each, on the lead's version); what changed meanwhile, and
+        deletes, go one by one."""
+        if request.action == "delete":
+            return sum(1 for lead in leads if self._apply_bulk(lst, request, lead))
+        now = utc_now_iso()
+        updates: list[LeadUpdate] = []
+        affected = 0
+        for lead in leads:
+            changes = request.changes_for(lead)
+            after = lead.with_changes(changes, updated_at=now) if changes else lead
+            events = describe_changes(lead, after)
+            if len(events) > 1:
+                affected += self._apply_bulk(lst, request, lead)
+            elif events:
+                kind, data = events[0]
+                updates.append(LeadUpdate(
+                    lead, after.with_changes({"version": lead.version + 1}, updated_at=now),
+                    Activity(new_id("ac"), lead.id, kind, now, data)))
+        try:
+            written = self._batches.update_leads(lst, updates)
+        except RuntimeError:  # a transaction cancelled by a conflict: one by one instead
+            written = [False] * len(updates)
+        for update, ok in zip(updates, written, strict=True):
+            if ok:
+                affected += 1
+                if self._outbox is not None:
+                    self._outbox.changed(lst, update.before, update.after)
+                continue
+            fresh = self._repo.get_lead(lst, update.before.id)
+            if fresh is not None and self._apply_bulk(lst, request, fresh):
+                affected += 1
+        return affected
 
     def _bulk_filter(self, lst: LeadList, request: BulkRequest, start: LeadPosition | None,
                      deadline: float) -> tuple[int, bool]:

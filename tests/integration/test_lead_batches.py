@@ -148,16 +148,17 @@ def test_bulk_on_1000_ids_past_its_budget_continues_in_the_background(
     created = api.post(f"/lists/{lid}/leads/batch", {"leads": leads(1000)}).json_body
     other = api.post(f"/lists/{lid}/leads", {"email": "other@example.com"}).json_body
     ids = [r["lead_id"] for r in created["results"]] + [other["id"]]
-    budget(0)  # one lead within the request, the rest in the background
+    budget(0)  # one group of 100 within the request, the rest in the background
     calls.clear()
     response = api.post(f"/lists/{lid}/leads/bulk", {"action": "add_tags", "tags": ["vip"],
                                                       "lead_ids": ids[:1000]})
     assert response.status_code == 202
-    assert response.json_body == {"affected": 1, "complete": False}
+    assert response.json_body == {"affected": 100, "complete": False}
     assert calls["BatchGetItem"] == 1  # the leads are read 100 at a time
     calls.clear()
     pump.drain()
-    assert calls["BatchGetItem"] == 10  # the background part reads its 999 ids 100 at a time
+    assert calls["BatchGetItem"] == 9  # the background part reads its 900 ids 100 at a time
+    assert calls["TransactWriteItems"] == 18  # and writes them 50 (lead + activity) a time
     assert len(all_leads(api, lid, "&tag=vip")) == 1000
     # The one lead not selected was not touched by the background part
     assert "vip" not in api.get(f"/lists/{lid}/leads/{ids[1000]}").json_body["tags"]
