@@ -185,3 +185,29 @@ def test_a_connection_that_must_be_reauthorized_fails_the_run_and_says_so(
     assert api.get(f"/connections/{connection['id']}").json_body["status"] == "reauthorize"
     again = api.post(f"/syncs/{sync['id']}/run")
     assert again.status_code == 400 and again.json_body["error"]["code"] == "reauthorize"
+
+
+def test_a_run_whose_split_crashed_part_way_ends_and_the_next_reads_it_again(
+        api: Api, pump, hubspot):
+    import boto3
+
+    from chalicelib.config import get_settings
+    from chalicelib.domain.import_messages import ChunkMessage
+    from chalicelib.entrypoints import import_handlers as handlers
+    from tests.integration.test_import_watchdog import take
+
+    hubspot.seed(8)
+    lid = api.new_list()["id"]
+    sync = api.post(f"/lists/{lid}/syncs", {"connection_id": connect(api)}).json_body
+    run_id = api.post(f"/syncs/{sync['id']}/run").json_body["import_id"]
+    # An earlier attempt of the split wrote a chunk, then its worker died
+    boto3.client("s3", region_name=get_settings().region).put_object(
+        Bucket=get_settings().bucket_name, Key=ChunkMessage.key_for(run_id, 0), Body=b"[]")
+    assert handlers.on_split_records(take("splits")) == {"batchItemFailures": []}
+    failed = api.get(f"/imports/{run_id}").json_body
+    assert failed["status"] == "failed" and failed["error"]["code"] == "run_interrupted"
+    shown = api.get(f"/syncs/{sync['id']}").json_body
+    assert shown["bookmark"] is None and shown["running_import_id"] is None
+    # The next run reads everything again
+    again = run(api, pump, sync["id"])
+    assert again["status"] == "completed" and again["counts"]["saved"] > 0
