@@ -12,13 +12,12 @@ from typing import Any
 
 import requests
 
+from chalicelib.adapters.retrying_http import GaveUp, send_with_retries
 from chalicelib.adapters.safe_http import SafeHttp
 from chalicelib.domain.connections import Provider
 from chalicelib.domain.errors import LeadpipeError
 from chalicelib.domain.sheet_source import a1_sheet_range
 from chalicelib.provider_settings import provider_apps
-
-RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
 
 
 class SheetsError(LeadpipeError):
@@ -63,28 +62,23 @@ class GoogleSheets:
 
     def _get(self, path: str, params: dict[str, str], token: str) -> dict[str, Any]:
         url = provider_apps()[Provider.GOOGLE_SHEETS].api_url + path
-        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
-            try:
-                response = self._http.request("GET", url, params=params,
-                                              headers={"Authorization": f"Bearer {token}"})
-            except requests.RequestException as exc:
-                if delay is None:
-                    raise SheetsError(f"Google Sheets did not answer ({type(exc).__name__})",
-                                      code="sheets_unavailable") from None
-                self._sleep(delay)
-                continue
-            if response.status_code == 200:
-                body: dict[str, Any] = response.json()
-                return body
-            if response.status_code == 429 or response.status_code >= 500:
-                if delay is None:
-                    raise SheetsError(f"Google Sheets kept answering {response.status_code} "
-                                      f"after {attempt} retries", code="sheets_rate_limited"
-                                      if response.status_code == 429 else "sheets_unavailable")
-                self._sleep(delay)
-                continue
-            raise _error(response)
-        raise AssertionError("unreachable")
+        # Back-off only: Retry-After is not read. SafeHttp's refusal goes through as it is.
+        response = send_with_retries(self._http, "GET", url, params=params,
+                                     headers={"Authorization": f"Bearer {token}"},
+                                     sleep=self._sleep, gave_up=_gave_up,
+                                     honours_retry_after=lambda status: False)
+        if response.status_code == 200:
+            body: dict[str, Any] = response.json()
+            return body
+        raise _error(response)
+
+
+def _gave_up(end: GaveUp) -> SheetsError:
+    if end.exception is not None:
+        return SheetsError(f"Google Sheets did not answer ({type(end.exception).__name__})",
+                           code="sheets_unavailable")
+    return SheetsError(f"Google Sheets kept answering {end.status} after {end.retries} retries",
+                       code="sheets_rate_limited" if end.status == 429 else "sheets_unavailable")
 
 
 def _error(response: requests.Response) -> SheetsError:

@@ -41,6 +41,7 @@ from typing import Any
 
 import requests
 
+from chalicelib.adapters.retrying_http import GaveUp, send_with_retries
 from chalicelib.adapters.safe_http import SafeHttp
 from chalicelib.domain.connections import Provider
 from chalicelib.domain.errors import LeadpipeError
@@ -65,8 +66,6 @@ LIST_LIMIT = 100  # the list API's maximum
 SEARCH_LIMIT = 200  # the search API's maximum
 SEARCH_CAP = 10_000  # no search page may reach past this result
 BATCH_LIMIT = 100  # batch/update inputs
-RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
-MAX_RETRY_AFTER = 60.0  # a longer wait is not worth holding a worker for
 _PROPERTY = re.compile(r"[A-Za-z0-9_]{1,100}")
 _ID = re.compile(r"[0-9]{1,20}")
 
@@ -211,41 +210,9 @@ class HubSpotCrm:
         """The answer to a request, 429/5xx retried; raises on 401 and when retries run out."""
         url = provider_apps()[Provider.HUBSPOT].api_url + path
         headers = {"Authorization": f"Bearer {auth.access_token}"}
-        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
-            try:
-                response = self._http.request(method, url, headers=headers, **kwargs)
-            except requests.RequestException as exc:
-                if delay is None:
-                    raise CrmError(f"HubSpot did not answer ({type(exc).__name__})",
-                                   code="crm_unavailable") from None
-                self._sleep(delay)
-                continue
-            except LeadpipeError as exc:  # SafeHttp refused the URL
-                raise CrmError(exc.message, code=exc.code) from None
-            status = response.status_code
-            if status == 401:
-                raise CrmUnauthorized(_message(response) or "HubSpot refused the access token",
-                                      details={"status": 401})
-            if status == 429:
-                body = _json(response)
-                if body.get("policyName") == "DAILY":
-                    raise CrmQuotaExceeded("HubSpot's daily API limit is spent",
-                                           details={"status": 429, "policy": "DAILY"})
-                wait = _retry_after(response)
-                if delay is None or (wait is not None and wait > MAX_RETRY_AFTER):
-                    raise CrmError(f"HubSpot kept answering 429 after {attempt} retries",
-                                   code="crm_rate_limited",
-                                   details={"status": 429, "retry_after": wait})
-                self._sleep(wait if wait is not None else delay)
-                continue
-            if status >= 500:
-                if delay is None:
-                    raise CrmError(f"HubSpot kept answering {status} after {attempt} retries",
-                                   code="crm_unavailable", details={"status": status})
-                self._sleep(delay)
-                continue
-            return response
-        raise AssertionError("unreachable")
+        return send_with_retries(self._http, method, url, headers=headers, sleep=self._sleep,
+                                 on_response=_refusal, gave_up=_gave_up, refused=_refused,
+                                 honours_retry_after=lambda status: status == 429, **kwargs)
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -378,11 +345,30 @@ def _error_code(error: Mapping[str, Any]) -> str:
     return str(error.get("subCategory") or error.get("category") or "UNKNOWN")
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers["Retry-After"]))
-    except (KeyError, ValueError):
-        return None
+def _refusal(response: requests.Response) -> None:
+    """401 and a spent daily quota are final: no retry helps."""
+    if response.status_code == 401:
+        raise CrmUnauthorized(_message(response) or "HubSpot refused the access token",
+                              details={"status": 401})
+    if response.status_code == 429 and _json(response).get("policyName") == "DAILY":
+        raise CrmQuotaExceeded("HubSpot's daily API limit is spent",
+                               details={"status": 429, "policy": "DAILY"})
+
+
+def _gave_up(end: GaveUp) -> CrmError:
+    if end.exception is not None:
+        return CrmError(f"HubSpot did not answer ({type(end.exception).__name__})",
+                        code="crm_unavailable")
+    if end.status == 429:
+        return CrmError(f"HubSpot kept answering 429 after {end.retries} retries",
+                        code="crm_rate_limited",
+                        details={"status": 429, "retry_after": end.retry_after})
+    return CrmError(f"HubSpot kept answering {end.status} after {end.retries} retries",
+                    code="crm_unavailable", details={"status": end.status})
+
+
+def _refused(error: LeadpipeError) -> CrmError:
+    return CrmError(error.message, code=error.code)
 
 
 def _error(response: requests.Response) -> CrmError:

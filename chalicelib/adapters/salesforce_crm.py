@@ -38,6 +38,7 @@ from typing import Any
 
 import requests
 
+from chalicelib.adapters.retrying_http import GaveUp, send_with_retries
 from chalicelib.adapters.safe_http import SafeHttp
 from chalicelib.domain.errors import LeadpipeError
 from chalicelib.services.crm_ports import (
@@ -59,8 +60,6 @@ DEFAULT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 INTERNAL_FIELDS = ("Id", "SystemModstamp", "IsDeleted")
 BATCH_LIMIT = 200  # composite/sobjects records
-RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)
-MAX_RETRY_AFTER = 60.0  # a longer wait is not worth holding a worker for
 _NAME = r"[A-Za-z][A-Za-z0-9_]{0,79}"
 _OBJECT = re.compile(_NAME)
 _FIELD = re.compile(rf"{_NAME}(?:\.{_NAME})?")
@@ -158,31 +157,12 @@ class SalesforceCrm:
                            code="crm_no_instance_url")
         url = auth.instance_url.rstrip("/") + path
         headers = {"Authorization": f"Bearer {auth.access_token}"}
-        for attempt, delay in enumerate((*RETRY_DELAYS, None)):
-            try:
-                response = self._http.request(method, url, headers=headers, **kwargs)
-            except requests.RequestException as exc:
-                if delay is None:
-                    raise CrmError(f"Salesforce did not answer ({type(exc).__name__})",
-                                   code="crm_unavailable") from None
-                self._sleep(delay)
-                continue
-            except LeadpipeError as exc:  # SafeHttp refused the instance URL
-                raise CrmError(exc.message, code=exc.code) from None
-            self._note_usage(response)
-            status = response.status_code
-            if status == 429 or status >= 500:
-                wait = _retry_after(response)
-                if delay is None or (wait is not None and wait > MAX_RETRY_AFTER):
-                    raise CrmError(f"Salesforce kept answering {status} after {attempt} retries",
-                                   code="crm_rate_limited" if status == 429
-                                   else "crm_unavailable", details={"status": status})
-                self._sleep(wait if wait is not None else delay)
-                continue
-            if status in (200, 201):
-                return response.json()
-            raise _error(response)
-        raise AssertionError("unreachable")
+        response = send_with_retries(self._http, method, url, headers=headers, sleep=self._sleep,
+                                     on_response=self._note_usage, gave_up=_gave_up,
+                                     refused=_refused, **kwargs)
+        if response.status_code in (200, 201):
+            return response.json()
+        raise _error(response)
 
     def _note_usage(self, response: requests.Response) -> None:
         found = _USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
@@ -278,11 +258,18 @@ def _iso_utc(value: str) -> str:
 # -- errors ----------------------------------------------------------------------------
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers["Retry-After"]))
-    except (KeyError, ValueError):
-        return None
+def _gave_up(end: GaveUp) -> CrmError:
+    if end.exception is not None:
+        return CrmError(f"Salesforce did not answer ({type(end.exception).__name__})",
+                        code="crm_unavailable")
+    return CrmError(f"Salesforce kept answering {end.status} after {end.retries} retries",
+                    code="crm_rate_limited" if end.status == 429 else "crm_unavailable",
+                    details={"status": end.status})
+
+
+def _refused(error: LeadpipeError) -> CrmError:
+    """SafeHttp refused the instance URL."""
+    return CrmError(error.message, code=error.code)
 
 
 def _error(response: requests.Response) -> CrmError | CrmUnauthorized | CrmQuotaExceeded:
