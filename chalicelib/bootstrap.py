@@ -12,6 +12,7 @@ from chalicelib.domain.deliverability import TtlPolicy
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.auth import AuthService
 from chalicelib.services.connections import ConnectionService
+from chalicelib.services.crm_links import CrmLinks
 from chalicelib.services.crm_ports import CrmReader
 from chalicelib.services.crm_rows import CrmRowSource
 from chalicelib.services.file_source import FileRowSource
@@ -64,6 +65,7 @@ def build_services(settings: Settings) -> Services:
         parse_nameservers,
     )
     from chalicelib.adapters.dynamo_connections import DynamoConnections  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_external_ids import DynamoExternalIds  # noqa: PLC0415
     from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
     from chalicelib.adapters.dynamo_lead_batches import DynamoLeadBatches  # noqa: PLC0415
     from chalicelib.adapters.dynamo_rate_counter import DynamoRateCounter  # noqa: PLC0415
@@ -134,6 +136,7 @@ def build_services(settings: Settings) -> Services:
                             sheets=SheetImports(connections, box, uploads_queue))
     chunks = ChunkProcessor(import_store, files, analyses, lists, lifecycle, report,
                             verification, metrics)
+    chunks.add_matcher(CrmLinks(DynamoExternalIds(), repo, lead_batch_store, verification))
     analysing, splitting, chunk_stall = settings.stall_seconds
     watchdog = ImportWatchdog(
         import_store, files, lists, lifecycle, chunks,

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.clock import utc_now_iso
@@ -41,6 +41,16 @@ from chalicelib.services.ports import (
 # A lead edited while the import updates it is read again and the mode applied
 # again; past this many rounds the chunk is retried later (SQS), not forced.
 UPDATE_ROUNDS = 4
+
+
+class RowMatcher(Protocol):
+    """Sees a chunk's valid rows (as new leads) before and after they are saved."""
+
+    def before_save(self, job: ImportJob, lst: LeadList, leads: Sequence[Lead]) -> None: ...
+    def after_save(self, job: ImportJob, lst: LeadList,
+                   saved: Sequence[tuple[str, Lead]]) -> None:
+        """(the lead id each row now is - new or existing - , the row as a lead)."""
+        ...
 
 
 class UpdateConflict(RuntimeError):
@@ -83,6 +93,11 @@ class ChunkProcessor:
         self._report = report
         self._verification = verification
         self._metrics = metrics
+        self._matchers: list[RowMatcher] = []
+
+    def add_matcher(self, matcher: RowMatcher) -> None:
+        """Hooks of a source that knows its rows' leads by more than the identity."""
+        self._matchers.append(matcher)
 
     def on_message(self, body: dict[str, Any]) -> None:
         self.process(ChunkMessage.from_body(body))
@@ -165,7 +180,12 @@ class ChunkProcessor:
                                 "filename": job.filename}, **result.fields,
                         **fresh_email_status(result.fields.get("email")))
             candidates.append((number_in_file, cells, result, lead))
+        for matcher in self._matchers:
+            matcher.before_save(job, lst, [c[3] for c in candidates])
         outcomes = self._imports.save_leads(lst, [c[3] for c in candidates])
+        for matcher in self._matchers:
+            matcher.after_save(job, lst, [(o.lead_id, c[3]) for c, o in
+                                          zip(candidates, outcomes, strict=True)])
         existing: list[_Existing] = []
         for (row_no, cells, result, lead), saved in zip(candidates, outcomes, strict=True):
             if saved.status == "saved":

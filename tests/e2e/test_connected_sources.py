@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.test_local_stack import Stack
+from tests.e2e.test_local_stack import ROOT, Stack
 from tools.sandboxes import credentials as c
 
 pytestmark = pytest.mark.timeout(900)
@@ -22,6 +22,7 @@ pytestmark = pytest.mark.timeout(900)
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
+    (ROOT / ".local").mkdir(exist_ok=True)  # a fresh clone has none yet
     running = Stack()
     try:
         running.wait_ready()

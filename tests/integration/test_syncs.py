@@ -211,3 +211,26 @@ def test_a_run_whose_split_crashed_part_way_ends_and_the_next_reads_it_again(
     # The next run reads everything again
     again = run(api, pump, sync["id"])
     assert again["status"] == "completed" and again["counts"]["saved"] > 0
+
+
+def test_a_contact_whose_email_changed_in_the_crm_stays_one_lead(api: Api, pump, hubspot):
+    ids = hubspot.seed(10)
+    lid = api.new_list()["id"]
+    sync = api.post(f"/lists/{lid}/syncs", {"connection_id": connect(api)}).json_body
+    assert run(api, pump, sync["id"])["status"] == "completed"
+    before = all_leads(api, lid)
+    contact_id = next(i for i in ids if hubspot.contacts[i].values().get("email"))
+    old_email = hubspot.contacts[contact_id].values()["email"]
+    lead_id = before[old_email]["id"]
+    # The contact's email (the list's identity) changes in HubSpot
+    hubspot.update_contact(contact_id, email="new.address@example.org", company="NewCo")
+    second = run(api, pump, sync["id"])
+    assert second["status"] == "completed", second["error"]
+    after = all_leads(api, lid)
+    assert len(after) == len(before)  # not a second lead for the same person
+    assert old_email not in after
+    moved = after["new.address@example.org"]
+    assert moved["id"] == lead_id and moved["company"] == "NewCo"
+    assert moved["email_status"] in ("pending", "valid", "risky", "invalid", "unknown")
+    timeline = api.get(f"/lists/{lid}/leads/{lead_id}/activity").json_body["items"]
+    assert "identity_changed_in_crm" in [a["type"] for a in timeline]
