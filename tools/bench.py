@@ -15,6 +15,10 @@
    domains against a loopback DNS server adding 20 ms, beside the naive
    per-email validate_email(check_deliverability=True); and, in 2., the time
    until every lead of the first import has its verdict.
+5. HubSpot syncs (tools/bench_sync.py, issue 11): a first sync of 50,000
+   contacts from a seeded loopback HubSpot sandbox (its requests counted)
+   beside a CSV import of the same rows, then an incremental run after 300
+   contacts changed; in the same stack, started reading that sandbox.
 
 Machines here are noisy: read the ratios. Figures print as a table.
 """
@@ -109,7 +113,7 @@ def timed(fn: Any, path: Path) -> tuple[int, float]:
 
 # --- 2. end to end ------------------------------------------------------------------
 class Stack:
-    def __init__(self, stats: Path) -> None:
+    def __init__(self, stats: Path, extra_env: dict[str, str] | None = None) -> None:
         self.api_port, self.aws_port = _free_port(), _free_port()
         self.url = f"http://127.0.0.1:{self.api_port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -122,6 +126,7 @@ class Stack:
                    LEADPIPE_STATS_FILE=str(stats), LEADPIPE_DEMO="0",
                    # The one-request-a-lead baselines would trip the workspace limit.
                    LEADPIPE_RATE_LIMIT_PER_MINUTE="0")
+        env.update(extra_env or {})  # e.g. a provider URL: set ones win over the sandboxes'
         self.log = (WORK / "stack.log").open("w")
         self.proc = subprocess.Popen([sys.executable, "-m", "tools.localstack"], cwd=ROOT,
                                      env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -263,6 +268,8 @@ def main() -> None:
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-verification", action="store_true")
+    parser.add_argument("--skip-sync", action="store_true")
+    parser.add_argument("--sync-contacts", type=int, default=50_000)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results: list[tuple[str, str, str, str]] = []
@@ -289,7 +296,12 @@ def main() -> None:
     if not args.skip_e2e:
         stats = WORK / "worker-stats.json"
         stats.unlink(missing_ok=True)
-        stack = Stack(stats)
+        from tools import bench_sync  # noqa: PLC0415
+
+        # The stack's children read LEADPIPE_HUBSPOT_API_URL at start: the
+        # seeded HubSpot sandbox of the sync figures must be serving first.
+        hubspot = None if args.skip_sync else bench_sync.start_hubspot(args.sync_contacts)
+        stack = Stack(stats, extra_env=bench_sync.hubspot_env(hubspot) if hubspot else None)
         try:
             floor_s = floor(stack, args.rows)
             results.append(("floor: bare BatchWriteItem", f"{floor_s:.1f} s",
@@ -309,8 +321,11 @@ def main() -> None:
             from tools.bench_requests import run as request_rows  # noqa: PLC0415
 
             many_a_request = request_rows(stack)
+            syncs = bench_sync.run(stack, hubspot) if hubspot else []
         finally:
             stack.stop()
+            if hubspot:
+                hubspot.stop()
         dns_stats = json.loads((ROOT / ".local" / "dns-stats.json").read_text())
         domains = file_domains(sample)
         v = first["verification"]
@@ -338,7 +353,7 @@ def main() -> None:
                 f"{wcu:.0f} WCU per 1,000 rows; worker time in DynamoDB calls: "
                 f"{time_by_operation(b, a)}"))
             print(results[-1], flush=True)
-        results += many_a_request
+        results += many_a_request + syncs
 
     if not args.skip_memory:
         for name, size in (("split-50mb.csv", 50 * 1024 * 1024),
