@@ -106,7 +106,7 @@ def build_services(settings: Settings) -> Services:
     import_store = DynamoImports()
     files = S3Files(settings.bucket_name, settings.region)
     analyses = AnalysisStore(files)
-    report = ErrorReport(files)
+    report = ErrorReport(files, url_seconds=settings.report_url_seconds)
     box = KmsSecrets(settings.kms_key_id, settings.region)
     connections = ConnectionService(DynamoConnections(), box, OAuthTokens())
     uploads_queue = SqsJobQueue(settings.queue_name("uploads"), settings.region)

@@ -43,6 +43,9 @@ class Settings:
     kms_key_id: str = ""
     # Requests a workspace may make per minute (services/rate_limit.py); 0: no limit.
     rate_limit_per_minute: int = 600
+    # A large error report's presigned download link lives this long: enough
+    # to follow the 303, short because it names the report's personal data.
+    report_url_seconds: int = 300
 
     @property
     def is_local(self) -> bool:
@@ -102,6 +105,7 @@ def get_settings() -> Settings:
         message_lease_seconds=max(3, _int("LEADPIPE_MESSAGE_LEASE_SECONDS", 60)),
         kms_key_id=os.environ.get("LEADPIPE_KMS_KEY_ID") or key_alias(stage),
         rate_limit_per_minute=_int("LEADPIPE_RATE_LIMIT_PER_MINUTE", 600),
+        report_url_seconds=_int("LEADPIPE_REPORT_URL_SECONDS", 300),
     )
 
 

@@ -117,7 +117,12 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "POST /imports stores a requested mapping; GET/start read the analysis, "
                 "start rewrites it with the final mapping"),
         Objects(("s3:GetObject",), ("errors/",),
-                "GET /imports/{id}/errors streams the per-chunk error reports"),
+                "GET /imports/{id}/errors reads the per-chunk error reports; HeadObject "
+                "of the assembled report; the presigned GET of it is signed with this role"),
+        Objects(("s3:PutObject", "s3:AbortMultipartUpload"), ("errors/",),
+                "a report too large to answer inline is assembled into errors/<id>/"
+                "report.csv (PutObject covers CreateMultipartUpload, UploadPart and "
+                "CompleteMultipartUpload); a failed assembly aborts its upload"),
         Objects(("s3:DeleteObject",), IMPORT_FILES,
                 "DELETE /imports/{id} erases the import's files (services/import_erasure.py)"),
         ListBucket("the error report lists errors/<import>/; also: " + _MISSING_IS_404),

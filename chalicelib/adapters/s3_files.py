@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import boto3
@@ -10,6 +10,11 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.file_format import UnreadableFile
+from chalicelib.services.ports import StoredObject
+
+# Bytes a multipart part holds before it is sent: S3 refuses parts under 5 MiB
+# but the last, and a Lambda holds about one part at a time in memory.
+MULTIPART_PART_BYTES = 8 * 1024 * 1024
 
 
 class S3Files:
@@ -102,6 +107,68 @@ class S3Files:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
+
+    def listing(self, prefix: str) -> Iterator[StoredObject]:
+        for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield StoredObject(str(item["Key"]), int(item["Size"]), str(item["ETag"]))
+
+    def metadata(self, key: str) -> dict[str, str] | None:
+        try:
+            response = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return {str(k): str(v) for k, v in response.get("Metadata", {}).items()}
+
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, content_type: str,
+                   metadata: Mapping[str, str]) -> None:
+        buffer = bytearray()
+        upload_id: str | None = None
+        parts: list[dict[str, Any]] = []
+        try:
+            for chunk in chunks:
+                buffer += chunk
+                if len(buffer) < MULTIPART_PART_BYTES:
+                    continue
+                if upload_id is None:
+                    upload_id = str(self.client.create_multipart_upload(
+                        Bucket=self.bucket, Key=key, ContentType=content_type,
+                        Metadata=dict(metadata))["UploadId"])
+                parts.append(self._upload_part(key, upload_id, len(parts) + 1, bytes(buffer)))
+                buffer.clear()
+            if upload_id is None:  # it all fit in one part: one plain PUT
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=bytes(buffer),
+                                       ContentType=content_type, Metadata=dict(metadata))
+                return
+            if buffer:
+                parts.append(self._upload_part(key, upload_id, len(parts) + 1, bytes(buffer)))
+            self.client.complete_multipart_upload(
+                Bucket=self.bucket, Key=key, UploadId=upload_id,
+                MultipartUpload={"Parts": parts})
+        except BaseException:
+            # Parts of an unfinished upload are stored (and billed) until aborted.
+            if upload_id is not None:
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=key,
+                                                   UploadId=upload_id)
+            raise
+
+    def _upload_part(self, key: str, upload_id: str, number: int,
+                     data: bytes) -> dict[str, Any]:
+        response = self.client.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id,
+                                           PartNumber=number, Body=data)
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    def presigned_get(self, key: str, expires: int, *, filename: str,
+                      content_type: str) -> str:
+        url: str = self.client.generate_presigned_url("get_object", Params={
+            "Bucket": self.bucket, "Key": key,
+            "ResponseContentDisposition": f'attachment; filename="{filename}"',
+            "ResponseContentType": content_type,
+        }, ExpiresIn=expires)
+        return url
 
 
 class _StreamingFile:

@@ -14,6 +14,7 @@ from chalicelib.entrypoints.http_support import (
     read_json,
     workspace_of,
 )
+from chalicelib.services.import_report import ReportLink
 
 imports_api = Blueprint(__name__)
 
@@ -81,7 +82,9 @@ def start_import(import_id: str) -> Response:
 @handles_errors
 def import_errors(import_id: str) -> Response:
     workspace = workspace_of(imports_api.current_request)
-    body = "".join(services().imports.error_report(workspace, import_id))
-    return Response(body=body, status_code=200, headers={
+    report = services().imports.error_report(workspace, import_id)
+    if isinstance(report, ReportLink):  # too large for a Lambda response
+        return Response(body="", status_code=303, headers={"Location": report.url})
+    return Response(body=report.body, status_code=200, headers={
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": f'attachment; filename="{import_id}-errors.csv"'})

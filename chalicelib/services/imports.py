@@ -18,7 +18,7 @@ import csv
 import io
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -39,7 +39,7 @@ from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.file_source import ALLOWED_EXTENSIONS
 from chalicelib.services.import_erasure import ImportEraser
 from chalicelib.services.import_lifecycle import ImportLifecycle
-from chalicelib.services.import_report import ErrorReport
+from chalicelib.services.import_report import ErrorReport, InlineReport, ReportLink
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import FileStore, ImportStore
 
@@ -243,9 +243,10 @@ class ImportService:
         self._lifecycle.begin(job, mapping, mode)
         return self.get_full(workspace, import_id)
 
-    def error_report(self, workspace: str, import_id: str) -> Iterator[str]:
+    def error_report(self, workspace: str, import_id: str) -> InlineReport | ReportLink:
+        """The report inline when small, else a presigned link (services/import_report.py)."""
         job = self.get_full(workspace, import_id)
-        return self._report.stream(job.id, list((job.file or {}).get("columns") or []))
+        return self._report.download(job.id, list((job.file or {}).get("columns") or []))
 
     @staticmethod
     def template_csv() -> str:

@@ -97,6 +97,15 @@ class QueueSender(Protocol):
     def send(self, job: Mapping[str, Any]) -> None: ...
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """One object as a listing gives it: no read of its content."""
+
+    key: str
+    size: int
+    etag: str
+
+
 class FileStore(Protocol):
     """Objects of the files bucket (S3): uploads, analysed copies, chunks, reports."""
 
@@ -110,6 +119,18 @@ class FileStore(Protocol):
     def keys(self, prefix: str) -> Iterator[str]: ...
     def delete(self, key: str) -> None: ...
     def copy(self, source: str, target: str, etag: str) -> None: ...
+    def listing(self, prefix: str) -> Iterator[StoredObject]: ...
+    def metadata(self, key: str) -> dict[str, str] | None:
+        """The object's user metadata, or None when it does not exist."""
+        ...
+    def put_stream(self, key: str, chunks: Iterable[bytes], *, content_type: str,
+                   metadata: Mapping[str, str]) -> None:
+        """One object from many pieces, never held whole in memory (S3 multipart)."""
+        ...
+    def presigned_get(self, key: str, expires: int, *, filename: str,
+                      content_type: str) -> str:
+        """A URL downloading `key` as an attachment named `filename`, for `expires` s."""
+        ...
 
 
 @dataclass(frozen=True)

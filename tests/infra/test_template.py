@@ -282,6 +282,10 @@ def test_grants_are_scoped_to_prefixes_and_queues(stage_synth: Synth) -> None:
     # DELETE /imports/{id} erases an import's files: DeleteObject on its prefixes only.
     assert _actions_on(api, "/files/*") == {"s3:DeleteObject"}
     assert _actions_on(api, "/chunks/*") == {"s3:DeleteObject"}
+    # GET /imports/{id}/errors reads the parts and assembles a large report
+    # (multipart: PutObject and AbortMultipartUpload); DELETE erases them.
+    assert _actions_on(api, "/errors/*") == {"s3:GetObject", "s3:PutObject",
+                                             "s3:AbortMultipartUpload", "s3:DeleteObject"}
     chunk = statements_of("on_chunk")
     assert _actions_on(chunk, "/uploads/*") == set()
     # ...and DeleteObject: a chunk of an erased import removes its file and report part.
