@@ -113,7 +113,7 @@ def build_services(settings: Settings) -> Services:
     file_rows = FileRowSource(files, max_bytes=settings.max_upload_bytes)
     readers: dict[Provider, CrmReader] = {Provider.HUBSPOT: HubSpotCrm(),
                                           Provider.SALESFORCE: SalesforceCrm()}
-    crm_rows = CrmRowSource(readers, analyses, connections, files)
+    crm_rows = CrmRowSource(readers, analyses, connections)
     source = SourceRouter(file_rows, google_sheets=SheetRowSource(
         GoogleSheets(), files, analyses, connections, box, file_rows, SheetsUnauthorized),
         hubspot=crm_rows, salesforce=crm_rows)

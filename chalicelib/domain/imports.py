@@ -225,14 +225,16 @@ ChunkRow = list[Any]
 
 
 def split_chunks(rows: Iterable[Any], *, width: int, identity_index: int, identity: str,
-                 region: str, chunk_rows: int) -> Iterator[list[ChunkRow]]:
+                 region: str, chunk_rows: int,
+                 seen: FirstOccurrences | None = None) -> Iterator[list[ChunkRow]]:
     """Cut data rows into chunks, marking repeats of a person seen earlier in the file.
 
     Only rows that can be saved (identity valid, not ragged) are remembered, so
     a person's first *usable* row wins, whichever chunk is processed first.
-    Memory: one chunk plus 12 bytes a distinct person.
+    Memory: one chunk plus 12 bytes a distinct person. `seen` carries the
+    people of earlier calls (a source read page by page).
     """
-    seen = FirstOccurrences()
+    seen = seen if seen is not None else FirstOccurrences()
     chunk: list[ChunkRow] = []
     for row in rows:
         cells = row.cells

@@ -99,6 +99,11 @@ class SourceRouter:
     def prepare(self, job: ImportJob) -> dict[str, Any]:
         return self._of(job).prepare(job)
 
+    def pager_for(self, job: ImportJob) -> Any:
+        """The import's source if it is read page by page (a CRM), else None."""
+        source = self._of(job)
+        return source if hasattr(source, "pages") else None
+
     def open_rows(self, job: ImportJob, info: Mapping[str, Any], *,
                   sample: bool) -> AbstractContextManager[Iterator[Row]]:
         return self._of(job).open_rows(job, info, sample=sample)
