@@ -43,8 +43,11 @@ def check_address(address: str) -> None:
 
 def check_url(url: str) -> str:
     """The URL if it may be called: https, or http to a loopback host."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:  # "http://[::1" and the like
+        raise BadRequest("The URL is not valid", code="invalid_url") from None
     if not host:
         raise BadRequest("The URL has no host", code="invalid_url")
     if parts.scheme == "http" and not is_loopback_host(host):

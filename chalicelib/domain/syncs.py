@@ -135,12 +135,12 @@ def _check_schedule(value: Any, errors: list[FieldError]) -> str | None:
         return None
     try:
         step = parse_schedule(value)
-    except ValueError as exc:
-        errors.append(FieldError("schedule", "invalid_schedule", str(exc)))
+        start = datetime(2030, 1, 1, tzinfo=UTC)
+        first = step(start)
+        second = step(first) if first else None
+    except (ValueError, OverflowError) as exc:  # rate(99999999999999 days) overflows
+        errors.append(FieldError("schedule", "invalid_schedule", str(exc)[:200]))
         return None
-    start = datetime(2030, 1, 1, tzinfo=UTC)
-    first = step(start)
-    second = step(first) if first else None
     if first is None or second is None:
         errors.append(FieldError("schedule", "invalid_schedule", "the schedule never fires"))
     elif second - first < MIN_INTERVAL:
@@ -182,7 +182,7 @@ def parse_sync_create(payload: Mapping[str, Any], provider: Provider) -> dict[st
                                  "syncs read HubSpot or Salesforce connections"))
         raise ValidationFailed(errors)
     obj = payload.get("object", "contacts")
-    if obj not in OBJECTS[provider]:
+    if not isinstance(obj, str) or obj not in OBJECTS[provider]:
         errors.append(FieldError("object", "unknown_object",
                                  f"object is one of {', '.join(OBJECTS[provider])}"))
     values = _parse_common(payload, errors)

@@ -104,6 +104,9 @@ def test_bad_requests_are_400_with_stable_codes(api: Api, hubspot):
     metadata = api.post("/connections", {"provider": "salesforce", "access_token": "x" * 20,
                                          "instance_url": "https://169.254.169.254"})
     assert metadata.json_body["error"]["code"] == "forbidden_address"
+    broken = api.post("/connections", {"provider": "salesforce", "access_token": "x" * 20,
+                                       "instance_url": "http://[::1"})
+    assert broken.status_code == 400 and broken.json_body["error"]["code"] == "invalid_url"
 
 
 def test_a_refresh_token_is_tried_at_once_and_a_bad_one_refused(api: Api, hubspot):
