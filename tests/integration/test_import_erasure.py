@@ -97,27 +97,28 @@ def test_deleting_the_list_erases_its_imports_at_once_for_the_api_then_everywher
     assert table_items(import_id, lid) == []
 
 
-def test_deleting_the_list_mid_import_fails_it_then_erases_it(api: Api, pump, small_chunks):
+def test_deleting_the_list_mid_import_fails_it_then_erases_it(
+        api: Api, pump, small_chunks, monkeypatch: pytest.MonkeyPatch):
     from chalicelib.bootstrap import services
 
     lid = api.new_list()["id"]
     import_id, chunks = split_by_hand(api, lid)
     assert api.delete(f"/lists/{lid}").status_code == 204
     finished: list[str] = []
-    services().import_lifecycle.on_finished(lambda job: finished.append(job.status.value))
-    try:
-        # The chunks find the list gone: the import fails, its messages are dropped
-        assert handlers.on_chunk_records(chunks) == {"batchItemFailures": []}
-        job = services().imports._imports.get(import_id)
-        assert job is not None and job.status.value == "failed"
-        assert job.error and job.error["code"] == "list_deleted"
-        assert finished == ["failed"]
-        # The purge job erases it; a chunk delivered again brings nothing back
-        pump.drain()
-        assert handlers.on_chunk_records(chunks) == {"batchItemFailures": []}
-        assert s3_keys(import_id) == [] and table_items(import_id, lid) == []
-    finally:
-        services().import_lifecycle._listeners.clear()
+    lifecycle = services().import_lifecycle
+    # Our listener beside the app's own (syncs'), all put back after the test
+    monkeypatch.setattr(lifecycle, "_listeners", list(lifecycle._listeners))
+    lifecycle.on_finished(lambda job: finished.append(job.status.value))
+    # The chunks find the list gone: the import fails, its messages are dropped
+    assert handlers.on_chunk_records(chunks) == {"batchItemFailures": []}
+    job = services().imports._imports.get(import_id)
+    assert job is not None and job.status.value == "failed"
+    assert job.error and job.error["code"] == "list_deleted"
+    assert finished == ["failed"]
+    # The purge job erases it; a chunk delivered again brings nothing back
+    pump.drain()
+    assert handlers.on_chunk_records(chunks) == {"batchItemFailures": []}
+    assert s3_keys(import_id) == [] and table_items(import_id, lid) == []
 
 
 def test_deleting_a_running_import_stops_it_and_late_chunks_leave_nothing(
