@@ -10,6 +10,7 @@ from chalicelib.config import get_settings
 from chalicelib.entrypoints import import_handlers as imports
 from chalicelib.entrypoints.api_routes import api
 from chalicelib.entrypoints.connection_routes import connections_api
+from chalicelib.entrypoints.export_routes import exports_api
 from chalicelib.entrypoints.http_support import rewrite_chalice_errors
 from chalicelib.entrypoints.import_routes import imports_api
 from chalicelib.entrypoints.job_handlers import handle_job_records
@@ -25,6 +26,7 @@ app.register_blueprint(imports_api)
 app.register_blueprint(tokens_api)
 app.register_blueprint(connections_api)
 app.register_blueprint(syncs_api)
+app.register_blueprint(exports_api)
 app.register_middleware(rewrite_chalice_errors, "http")
 
 _settings = get_settings()

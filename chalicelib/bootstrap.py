@@ -15,6 +15,7 @@ from chalicelib.services.connections import ConnectionService
 from chalicelib.services.crm_links import CrmLinks
 from chalicelib.services.crm_ports import CrmReader
 from chalicelib.services.crm_rows import CrmRowSource
+from chalicelib.services.exports import ExportService
 from chalicelib.services.file_source import FileRowSource
 from chalicelib.services.import_analysis import ImportAnalyser
 from chalicelib.services.import_chunks import ChunkProcessor
@@ -44,6 +45,7 @@ class Services:
     leads: LeadService
     lead_batches: LeadBatches
     connections: ConnectionService
+    exports: ExportService
     syncs: SyncService
     jobs: JobRunner
     imports: ImportService
@@ -65,6 +67,7 @@ def build_services(settings: Settings) -> Services:
         parse_nameservers,
     )
     from chalicelib.adapters.dynamo_connections import DynamoConnections  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_exports import DynamoExports  # noqa: PLC0415
     from chalicelib.adapters.dynamo_external_ids import DynamoExternalIds  # noqa: PLC0415
     from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
     from chalicelib.adapters.dynamo_lead_batches import DynamoLeadBatches  # noqa: PLC0415
@@ -125,11 +128,14 @@ def build_services(settings: Settings) -> Services:
                         lifecycle)
     lifecycle.on_finished(syncs.on_import_finished)
     eraser = ImportEraser(import_store, files, lifecycle)
+    exports = ExportService(DynamoExports(), files, lists, repo, queue,
+                            url_seconds=settings.report_url_seconds)
     # A worker gets most of its function's timeout, leaving time to hand off.
     runner = JobRunner(lists, leads, lead_batches, eraser, queue,
                        budget_seconds=max(budget, 40.0),
                        writeback=StatusWriteback(lists, lead_batch_store, sync_store,
-                                                 connections, readers))
+                                                 connections, readers),
+                       exports=exports)
     imports = ImportService(import_store, files, analyses, lists, lifecycle, report, eraser,
                             max_upload_bytes=settings.max_upload_bytes,
                             upload_url_seconds=settings.upload_url_seconds,
@@ -146,7 +152,7 @@ def build_services(settings: Settings) -> Services:
     return Services(
         auth=AuthService(DynamoTokens()), lists=lists, leads=leads,
         lead_batches=lead_batches, jobs=runner, imports=imports,
-        connections=connections, syncs=syncs,
+        connections=connections, syncs=syncs, exports=exports,
         import_analyser=ImportAnalyser(import_store, files, source, analyses, lists, lifecycle),
         import_splitter=ImportSplitter(import_store, files, source, analyses, lists, lifecycle,
                                        chunks_queue, verification,

@@ -50,7 +50,8 @@ class BucketDef:
     # on_s3_event: `chalice package`/CDK cannot express the latter).
     notify_queue: str = "uploads"
     # Working files (chunks, error reports) expire by lifecycle rule.
-    work_prefixes: tuple[str, ...] = ("files/", "analysis/", "chunks/", "errors/")
+    work_prefixes: tuple[str, ...] = ("files/", "analysis/", "chunks/", "errors/",
+                                      "exports/")
     # Days after which objects under each prefix expire (infra's lifecycle rules).
     lifecycle_days: tuple[tuple[str, int], ...] = (
         ("uploads/", 1),    # a presigned form lives 15 min; analysis copies the file away
@@ -58,6 +59,7 @@ class BucketDef:
         ("analysis/", IMPORT_RETENTION_DAYS),  # columns, mapping, preview (GET /imports/{id})
         ("chunks/", 7),     # rows in flight between splitter and chunk workers
         ("errors/", IMPORT_RETENTION_DAYS),    # the report behind GET /imports/{id}/errors
+        ("exports/", 1),    # a background export's parts and file (its record lives a day)
     )
 
 

@@ -125,6 +125,9 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "CompleteMultipartUpload); a failed assembly aborts its upload"),
         Objects(("s3:DeleteObject",), IMPORT_FILES,
                 "DELETE /imports/{id} erases the import's files (services/import_erasure.py)"),
+        Objects(("s3:GetObject",), ("exports/",),
+                "GET /exports/{id} answers a presigned GET of exports/<id>.csv, signed with "
+                "this role: S3 checks GetObject against it when the link is followed"),
         ListBucket("the error report lists errors/<import>/; also: " + _MISSING_IS_404),
         Send(("jobs",), "list delete/copy and bulk actions hand the rest to the jobs queue"),
         Send(("splits",), "POST /imports/{id}/start sends the split message"),
@@ -148,6 +151,11 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "purging a deleted list erases its imports' files (services/import_erasure.py)"),
         Objects(("s3:GetObject",), ("analysis/",),
                 "a sync run failed by the erasure is recorded on its sync (its source settings)"),
+        Objects(("s3:PutObject", "s3:GetObject", "s3:DeleteObject",
+                 "s3:AbortMultipartUpload"), ("exports/",),
+                "export jobs stream each part to exports/<id>/ and assemble them into "
+                "exports/<id>.csv (multipart: PutObject covers Create/UploadPart/Complete; "
+                "a failed upload aborts); a part written by a second delivery is deleted"),
         ListBucket("the erasure lists each import's prefixes; also: " + _MISSING_IS_404),
         Secrets(("kms:Decrypt", "kms:Encrypt"), (CONNECTION,),
                 "status write-back jobs call the CRM with the sync's connection, sealing it "

@@ -1,4 +1,4 @@
-"""The jobs queue's messages (list purge, list copy, bulk, lead batches): built and parsed here.
+"""The jobs queue's messages (purge, copy, bulk, lead batches, exports): built and parsed here.
 
 `parse_job` turns a body back into its shape; a body that is none of them
 raises DropMessage (it can never succeed, so it is dropped, not retried).
@@ -90,7 +90,21 @@ class StatusWritebackJob:
                 "list_id": self.list_id, "lead_ids": list(self.lead_ids)}
 
 
-Job = PurgeListJob | CopyListJob | BulkJob | BatchInsertJob | StatusWritebackJob
+@dataclass(frozen=True)
+class ExportJob:
+    """Write part `part` of an export: the matching leads from `position` (None: the start)."""
+
+    workspace: str
+    export_id: str
+    part: int
+    position: str | None
+
+    def to_body(self) -> dict[str, Any]:
+        return {"type": "export", "workspace": self.workspace, "export_id": self.export_id,
+                "part": self.part, "position": self.position}
+
+
+Job = PurgeListJob | CopyListJob | BulkJob | BatchInsertJob | StatusWritebackJob | ExportJob
 
 
 def _batch_items(raw: Any) -> tuple[tuple[int, str, Mapping[str, Any]], ...]:
@@ -132,4 +146,9 @@ def parse_job(body: Mapping[str, Any]) -> Job:
             raise DropMessage("job has no lead_ids", details={"field": "lead_ids"})
         return StatusWritebackJob(required_str(body, "workspace"), required_str(body, "list_id"),
                                   tuple(ids))
+    if kind == "export":
+        position = body.get("position")
+        return ExportJob(required_str(body, "workspace"), required_str(body, "export_id"),
+                         required_count(body, "part"),
+                         position if isinstance(position, str) else None)
     raise DropMessage(f"unknown job type {str(kind)[:40]!r}", details={"field": "type"})

@@ -1,4 +1,4 @@
-"""Background jobs from the jobs queue: list purge, list copy, bulk actions, lead batches.
+"""Background jobs from the jobs queue: list purge, list copy, bulk actions, lead batches, exports.
 
 Each job is idempotent (SQS delivers at least once) and works within a time
 budget; what is left is sent back to the queue as a continuation.
@@ -15,10 +15,12 @@ from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.job_messages import (
     BatchInsertJob,
     CopyListJob,
+    ExportJob,
     PurgeListJob,
     StatusWritebackJob,
     parse_job,
 )
+from chalicelib.services.exports import ExportService
 from chalicelib.services.import_erasure import ImportEraser
 from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.leads import LeadService
@@ -30,11 +32,13 @@ from chalicelib.services.status_writeback import StatusWriteback
 class JobRunner:
     def __init__(self, lists: ListService, leads: LeadService, batches: LeadBatches,
                  imports: ImportEraser, jobs: JobQueue, *, budget_seconds: float,
-                 writeback: StatusWriteback | None = None) -> None:
+                 writeback: StatusWriteback | None = None,
+                 exports: ExportService | None = None) -> None:
         self._lists = lists
         self._leads = leads
         self._batches = batches
         self._writeback = writeback
+        self._exports = exports
         self._imports = imports
         self._jobs = jobs
         self._budget = budget_seconds
@@ -62,6 +66,9 @@ class JobRunner:
         elif isinstance(job, StatusWritebackJob):
             if self._writeback is not None:
                 self._writeback.run(job)
+        elif isinstance(job, ExportJob):
+            if self._exports is not None:
+                self._exports.continue_export(job, deadline=deadline)
         else:
             lst = self._lists.get(job.workspace, job.list_id)
             request = BulkRequest.from_job(job.request)

@@ -291,6 +291,7 @@ class LeadService:
         leads = [lead for lead, _ in self._repo.walk_leads(lst, page_size=500)]
         if len(leads) > MAX_EXPORT_LEADS:
             raise BadRequest(f"Lists over {MAX_EXPORT_LEADS} leads are exported in the "
-                             "background (not yet available)", code="export_too_large")
+                             f"background: POST /lists/{list_id}/exports",
+                             code="export_too_large")
         keys = {key for lead in leads for key in lead.custom_fields}
         return iter_csv(leads, keys)

@@ -80,9 +80,10 @@ def test_every_bucket_prefix_expires() -> None:
     days = lifecycle_days()
     assert set(days) >= {STACK.bucket.upload_prefix, *STACK.bucket.work_prefixes}
     assert days["uploads/"] == 1
-    with pytest.raises(StackDefinitionError, match="exports/"):
+    assert days["exports/"] == 1
+    with pytest.raises(StackDefinitionError, match="scratch/"):
         lifecycle_days(BucketDef(logical_name="files",
-                                 work_prefixes=(*STACK.bucket.work_prefixes, "exports/")))
+                                 work_prefixes=(*STACK.bucket.work_prefixes, "scratch/")))
 
 
 def test_queue_visibility_rule_holds_in_resources() -> None:

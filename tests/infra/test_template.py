@@ -146,7 +146,7 @@ def test_bucket_lifecycle_expires_uploads_and_work_files(stage_synth: Synth) -> 
     rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
     expiry = {r["Prefix"]: r["ExpirationInDays"] for r in rules if "Prefix" in r}
     assert expiry == {"uploads/": 1, "files/": 30, "analysis/": 30, "chunks/": 7,
-                      "errors/": 30}
+                      "errors/": 30, "exports/": 1}
     assert set(expiry) >= {STACK.bucket.upload_prefix, *STACK.bucket.work_prefixes}
     assert all(r["Status"] == "Enabled" for r in rules)
     assert any(r.get("AbortIncompleteMultipartUpload") == {"DaysAfterInitiation": 1}
@@ -286,6 +286,11 @@ def test_grants_are_scoped_to_prefixes_and_queues(stage_synth: Synth) -> None:
     # (multipart: PutObject and AbortMultipartUpload); DELETE erases them.
     assert _actions_on(api, "/errors/*") == {"s3:GetObject", "s3:PutObject",
                                              "s3:AbortMultipartUpload", "s3:DeleteObject"}
+    # GET /exports/{id} signs the download link with the API's role: GetObject only.
+    assert _actions_on(api, "/exports/*") == {"s3:GetObject"}
+    # Export jobs write parts, assemble them (multipart) and drop a redelivery's part.
+    assert _actions_on(statements_of("on_job"), "/exports/*") == {
+        "s3:PutObject", "s3:GetObject", "s3:DeleteObject", "s3:AbortMultipartUpload"}
     chunk = statements_of("on_chunk")
     assert _actions_on(chunk, "/uploads/*") == set()
     # ...and DeleteObject: a chunk of an erased import removes its file and report part.

@@ -1,0 +1,171 @@
+"""Exports of any size: POST /lists/{id}/exports runs on the jobs queue, GET /exports/{id}."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+import requests
+
+from chalicelib.bootstrap import services
+from chalicelib.domain.job_messages import ExportJob
+from tests.integration.conftest import Api
+
+
+def _leads(api: Api, list_id: str, count: int, pump: Any) -> list[str]:
+    """Leads with formula-like cells, verified (so they change no more while exported)."""
+    emails = []
+    for i in range(count):
+        email = f"p{i}@example.com"
+        response = api.post(f"/lists/{list_id}/leads", {
+            "email": email, "first_name": f"=HYPERLINK(\"http://x/{i}\")",
+            "notes": "-1-1" if i % 2 else "plain", "tags": ["vip"] if i % 3 == 0 else [],
+            "custom_fields": {"score": i}})
+        assert response.status_code == 201, response.json_body
+        emails.append(email)
+    pump.drain()
+    return emails
+
+
+def _finished(api: Api, export_id: str) -> dict[str, Any]:
+    response = api.get(f"/exports/{export_id}")
+    assert response.status_code == 200, response.json_body
+    body: dict[str, Any] = response.json_body
+    assert body["status"] == "completed", body
+    return body
+
+
+def _download(body: dict[str, Any]) -> bytes:
+    got = requests.get(body["download_url"], timeout=10)
+    assert got.status_code == 200
+    return got.content
+
+
+def _rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode(), newline="")))
+
+
+def _workspace(api: Api) -> str:
+    return services().auth.authenticate(f"Bearer {api.token}")
+
+
+def test_a_filtered_export_runs_in_the_background_and_downloads(api: Api, pump: Any):
+    # GIVEN a list whose leads hold formula-like cells
+    lst = api.new_list(name='Q1 "Prospects"/EU')
+    _leads(api, lst["id"], 6, pump)
+    # WHEN the vip leads are exported
+    started = api.post(f"/lists/{lst['id']}/exports", {"filter": {"tag": "vip"}})
+    assert started.status_code == 202, started.json_body
+    assert started.json_body["status"] == "running" and "download_url" not in started.json_body
+    pump.drain()
+    body = _finished(api, started.json_body["id"])
+    # THEN the download is the header, then exactly the matching rows, cells inert
+    got = requests.get(body["download_url"], timeout=10)
+    assert got.headers["Content-Disposition"] == 'attachment; filename="Q1 _Prospects__EU.csv"'
+    rows = _rows(got.content)
+    sync_header = _rows(api.get(f"/lists/{lst['id']}/export").body)[0]
+    assert rows[0] == sync_header and sync_header[-1] == "score"
+    emails = rows[0].index("email")
+    assert sorted(r[emails] for r in rows[1:]) == ["p0@example.com", "p3@example.com"]
+    assert all(r[rows[0].index("first_name")].startswith("'=HYPERLINK") for r in rows[1:])
+    assert {r[rows[0].index("notes")] for r in rows[1:]} == {"plain", "'-1-1"}
+    assert body["rows"] == 2 and body["bytes"] == len(got.content)
+    assert body["list_id"] == lst["id"] and body["finished_at"]
+
+
+def test_an_unfiltered_export_is_the_synchronous_export_byte_for_byte(api: Api, pump: Any):
+    lst = api.new_list()
+    _leads(api, lst["id"], 4, pump)
+    started = api.post(f"/lists/{lst['id']}/exports")
+    assert started.status_code == 202
+    pump.drain()
+    assert _download(_finished(api, started.json_body["id"])) == \
+        api.get(f"/lists/{lst['id']}/export").body
+
+
+def test_chosen_columns_in_the_order_asked(api: Api, pump: Any):
+    lst = api.new_list()
+    _leads(api, lst["id"], 2, pump)
+    started = api.post(f"/lists/{lst['id']}/exports",
+                       {"columns": ["email", "score", "notes"], "format": "csv"})
+    pump.drain()
+    rows = _rows(_download(_finished(api, started.json_body["id"])))
+    assert rows[0] == ["email", "score", "notes"]
+    assert sorted(rows[1:]) == [["p0@example.com", "0", "plain"],
+                                ["p1@example.com", "1", "'-1-1"]]
+
+
+def test_an_export_over_many_job_runs_assembles_every_part_in_order(
+        api: Api, pump: Any, monkeypatch: pytest.MonkeyPatch):
+    # GIVEN a job budget of 0: each job run writes one lead's part
+    monkeypatch.setattr(services().jobs, "_budget", 0)
+    lst = api.new_list()
+    emails = _leads(api, lst["id"], 7, pump)
+    # WHEN the list is exported
+    started = api.post(f"/lists/{lst['id']}/exports")
+    pump.drain()
+    export_id = started.json_body["id"]
+    body = _finished(api, export_id)
+    # THEN it took several parts, and holds every lead once, in the list's order
+    parts = services().exports._store.parts(export_id)
+    assert len(parts) >= 7 and [p.number for p in parts] == list(range(1, len(parts) + 1))
+    data = _download(body)
+    rows = _rows(data)
+    assert sorted(r[rows[0].index("email")] for r in rows[1:]) == sorted(emails)
+    assert data == api.get(f"/lists/{lst['id']}/export").body
+    assert body["rows"] == 7
+
+
+def test_a_job_delivered_twice_does_not_duplicate_rows(
+        api: Api, pump: Any, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(services().jobs, "_budget", 0)
+    lst = api.new_list()
+    emails = _leads(api, lst["id"], 5, pump)
+    started = api.post(f"/lists/{lst['id']}/exports")
+    export_id = started.json_body["id"]
+    first = ExportJob(_workspace(api), export_id, 1, None).to_body()
+    # WHEN the first part's message is run before its queued copy is delivered
+    services().jobs.run(first)
+    # ...and a delivery racing the recorded one writes the part again
+    exports = services().exports
+    record = exports._store.get_export(export_id)
+    assert record is not None
+    raced = exports._write_part(record, ExportJob(record.workspace, export_id, 1, None),
+                                deadline=0)
+    assert raced == exports._store.get_part(export_id, 1)
+    pump.drain()
+    # ...and once more after the export completed
+    services().jobs.run(first)
+    pump.drain()
+    # THEN every lead is exported once, and only the recorded parts are stored
+    body = _finished(api, export_id)
+    rows = _rows(_download(body))
+    assert sorted(r[rows[0].index("email")] for r in rows[1:]) == sorted(emails)
+    assert body["rows"] == 5
+    parts = exports._store.parts(export_id)
+    stored = set(exports._files.keys(f"exports/{export_id}/"))
+    assert stored == {p.key for p in parts}
+
+
+def test_another_workspace_sees_no_export(api: Api, other_api: Api, pump: Any):
+    lst = api.new_list()
+    started = api.post(f"/lists/{lst['id']}/exports")
+    pump.drain()
+    assert other_api.get(f"/exports/{started.json_body['id']}").status_code == 404
+    assert other_api.post(f"/lists/{lst['id']}/exports").status_code == 404
+    assert api.get("/exports/ex_nothing").status_code == 404
+    # an empty list exports its header alone
+    rows = _rows(_download(_finished(api, started.json_body["id"])))
+    assert len(rows) == 1 and rows[0][0] == "id"
+
+
+def test_bad_requests(api: Api):
+    lst = api.new_list()
+    xlsx = api.post(f"/lists/{lst['id']}/exports", {"format": "xlsx"})
+    assert xlsx.status_code == 400 and xlsx.json_body["error"]["code"] == "unsupported_format"
+    bad_filter = api.post(f"/lists/{lst['id']}/exports", {"filter": {"status": "nope"}})
+    assert bad_filter.status_code == 400
+    assert api.post(f"/lists/{lst['id']}/exports", {"columns": []}).status_code == 400
+    assert api.post(f"/lists/{lst['id']}/exports", {"sheet": 1}).status_code == 400
