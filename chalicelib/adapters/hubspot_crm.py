@@ -43,6 +43,7 @@ import requests
 
 from chalicelib.adapters.retrying_http import GaveUp, send_with_retries
 from chalicelib.adapters.safe_http import SafeHttp
+from chalicelib.domain.clock import iso_utc, parse_iso
 from chalicelib.domain.connections import Provider
 from chalicelib.domain.errors import LeadpipeError
 from chalicelib.provider_settings import provider_apps
@@ -273,16 +274,12 @@ def _record(result: dict[str, Any], fields: Sequence[str]) -> CrmRecord:
 def _iso_utc(value: str) -> str:
     """2026-01-05T09:00:00.000Z, whatever offset or precision HubSpot wrote."""
     if value.isdigit():
-        moment = datetime.fromtimestamp(int(value) / 1000, UTC)
-    else:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            raise CrmError(f"HubSpot gave an unreadable time {value!r}",
-                           code="crm_bad_answer") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso_utc(datetime.fromtimestamp(int(value) / 1000, UTC))
+    try:
+        return iso_utc(parse_iso(value))
+    except ValueError:
+        raise CrmError(f"HubSpot gave an unreadable time {value!r}",
+                       code="crm_bad_answer") from None
 
 
 def _results(body: dict[str, Any]) -> list[dict[str, Any]]:

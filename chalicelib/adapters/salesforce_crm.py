@@ -40,6 +40,7 @@ import requests
 
 from chalicelib.adapters.retrying_http import GaveUp, send_with_retries
 from chalicelib.adapters.safe_http import SafeHttp
+from chalicelib.domain.clock import iso_utc, parse_iso
 from chalicelib.domain.errors import LeadpipeError
 from chalicelib.services.crm_ports import (
     CrmAuth,
@@ -246,13 +247,10 @@ def _text(value: Any) -> str:
 def _iso_utc(value: str) -> str:
     """2026-01-05T09:00:00.000Z from Salesforce's 2026-01-05T09:00:00.000+0000."""
     try:
-        moment = datetime.fromisoformat(value)
+        return iso_utc(parse_iso(value))
     except ValueError:
         raise CrmError(f"Salesforce gave an unreadable time {value!r}",
                        code="crm_bad_answer") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # -- errors ----------------------------------------------------------------------------

@@ -16,13 +16,14 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from chalicelib.domain.clock import utc_now_iso
+from chalicelib.domain.clock import iso_utc, parse_iso, utc_now_iso
 from chalicelib.domain.connections import DISPLAY_NAMES, ConnectionStatus
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import BadRequest, Conflict, LeadpipeError, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.import_job import ImportJob
 from chalicelib.domain.import_state import ImportState
+from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.mapping_check import validate_mapping
 from chalicelib.domain.syncs import (
     LEASE,
@@ -56,14 +57,6 @@ class SyncStore(Protocol):
     def runs(self, sync: Sync, limit: int, after: str | None) -> tuple[list[str], str | None]: ...
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 class SyncService:
     def __init__(self, store: SyncStore, lists: ListService, connections: ConnectionService,
                  readers: Mapping[Any, CrmReader], imports: ImportStore,
@@ -91,8 +84,8 @@ class SyncService:
         upcoming = next_run(values["schedule"], now)
         sync = Sync(id=new_id("sy"), workspace=workspace, list_id=lst.id,
                     connection_id=connection.id, provider=connection.provider,
-                    created_at=_iso(now), updated_at=_iso(now),
-                    next_run_at=_iso(upcoming) if upcoming else None, **values)
+                    created_at=iso_utc(now), updated_at=iso_utc(now),
+                    next_run_at=iso_utc(upcoming) if upcoming else None, **values)
         self._check_mapping(sync)
         self._store.save(sync)
         return sync
@@ -117,8 +110,8 @@ class SyncService:
         now = self._clock()
         if "schedule" in changes:
             upcoming = next_run(changes["schedule"], now)
-            changes["next_run_at"] = _iso(upcoming) if upcoming else None
-        updated = sync.with_changes(changes, _iso(now))
+            changes["next_run_at"] = iso_utc(upcoming) if upcoming else None
+        updated = sync.with_changes(changes, iso_utc(now))
         self._check_mapping(updated)
         self._store.save(updated, previous=sync)
         return updated
@@ -159,32 +152,32 @@ class SyncService:
                              "authorized again", code="reauthorize")
         now = self._clock()
         import_id = new_id("im")
-        if not self._store.acquire(sync, import_id, _iso(now), _iso(now + LEASE)):
+        if not self._store.acquire(sync, import_id, iso_utc(now), iso_utc(now + LEASE)):
             raise Conflict("This sync is running; wait for its run to finish",
                            code="sync_running", details={"import_id": sync.running_import_id})
         try:
-            job = self._create_run(sync, lst.default_region, import_id, now)
+            job = self._create_run(sync, lst, import_id, now)
         except Exception:
             self._store.release(sync, import_id)
             raise
         self._store.add_run(sync, import_id)
         fresh = self._store.get(sync.workspace, sync.id) or sync
         self._store.save(fresh.with_changes({"last_run": {
-            "import_id": import_id, "status": "running", "started_at": _iso(now)}},
-            _iso(now)), previous=fresh)
+            "import_id": import_id, "status": "running", "started_at": iso_utc(now)}},
+            iso_utc(now)), previous=fresh)
         return job
 
-    def _create_run(self, sync: Sync, region: str, import_id: str, now: datetime) -> ImportJob:
+    def _create_run(self, sync: Sync, lst: LeadList, import_id: str,
+                    now: datetime) -> ImportJob:
         fields = self._fields(sync)
         columns = header(fields)
-        lst = self._lists.get(sync.workspace, sync.list_id)
         mapping = validate_mapping(sync.effective_mapping(), columns, lst.identity)
-        since = _iso(_parse_iso(sync.bookmark) - LOOKBACK) if sync.bookmark else None
-        stamp = _iso(now)
+        since = iso_utc(parse_iso(sync.bookmark) - LOOKBACK) if sync.bookmark else None
+        stamp = iso_utc(now)
         job = ImportJob(id=import_id, workspace=sync.workspace, list_id=sync.list_id,
                         filename=f"{DISPLAY_NAMES[sync.provider]} {sync.object} sync",
                         status=ImportState.READY, created_at=stamp, updated_at=stamp,
-                        object_key=f"uploads/{import_id}/sync", default_region=region,
+                        object_key=f"uploads/{import_id}/sync", default_region=lst.default_region,
                         auto_start=False, sheet=None, mode=sync.mode,
                         source=sync.provider.value,
                         file={"kind": "crm", "provider": sync.provider.value,
@@ -203,9 +196,9 @@ class SyncService:
         now = self._clock()
         started: list[str] = []
         skipped: list[str] = []
-        for workspace, sync_id in self._store.due(_iso(now)):
+        for workspace, sync_id in self._store.due(iso_utc(now)):
             sync = self._store.get(workspace, sync_id)
-            if sync is None or not sync.next_run_at or _parse_iso(sync.next_run_at) > now:
+            if sync is None or not sync.next_run_at or parse_iso(sync.next_run_at) > now:
                 continue
             error: dict[str, str] | None = None
             try:
@@ -217,10 +210,10 @@ class SyncService:
                 error = {"code": exc.code, "message": exc.message}
             current = self._store.get(workspace, sync_id) or sync
             upcoming = next_run(current.schedule, now)
-            changes: dict[str, Any] = {"next_run_at": _iso(upcoming) if upcoming else None}
+            changes: dict[str, Any] = {"next_run_at": iso_utc(upcoming) if upcoming else None}
             if error:
                 changes["error"] = error
-            self._store.save(current.with_changes(changes, _iso(now)), previous=current)
+            self._store.save(current.with_changes(changes, iso_utc(now)), previous=current)
         return {"started": started, "skipped": skipped}
 
     def on_import_finished(self, job: ImportJob) -> None:
