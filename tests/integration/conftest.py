@@ -11,6 +11,13 @@ from moto import mock_aws
 
 from chalicelib.bootstrap import services
 from chalicelib.config import get_settings
+from chalicelib.provider_settings import provider_apps
+from tools.sandboxes.credentials import (
+    HUBSPOT_CLIENT_ID,
+    HUBSPOT_CLIENT_SECRET,
+    HUBSPOT_PRIVATE_APP_TOKEN,
+)
+from tools.sandboxes.hubspot import HubSpotSandbox
 
 _workspaces = itertools.count()
 
@@ -109,3 +116,18 @@ def pump(app: Any, aws: None) -> Any:
     from tools.event_pump import EventPump
 
     return EventPump(app, boto3.client("sqs", region_name=get_settings().region), wait_seconds=0)
+
+
+# A loopback HubSpot (tools/sandboxes) that leadpipe's settings point at.
+@pytest.fixture
+def hubspot(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubSpotSandbox]:
+    sandbox = HubSpotSandbox(private_app_tokens=[HUBSPOT_PRIVATE_APP_TOKEN])
+    url = sandbox.start()
+    monkeypatch.setenv("LEADPIPE_HUBSPOT_API_URL", url)
+    monkeypatch.setenv("LEADPIPE_HUBSPOT_AUTHORIZE_URL", f"{url}/oauth/authorize")
+    monkeypatch.setenv("LEADPIPE_HUBSPOT_CLIENT_ID", HUBSPOT_CLIENT_ID)
+    monkeypatch.setenv("LEADPIPE_HUBSPOT_CLIENT_SECRET", HUBSPOT_CLIENT_SECRET)
+    provider_apps.cache_clear()
+    yield sandbox
+    sandbox.stop()
+    provider_apps.cache_clear()

@@ -28,11 +28,9 @@ from tools.sandboxes.credentials import (
     GOOGLE_CLIENT_ID,
     GOOGLE_CLIENT_SECRET,
     HUBSPOT_CLIENT_ID,
-    HUBSPOT_CLIENT_SECRET,
     HUBSPOT_PRIVATE_APP_TOKEN,
 )
 from tools.sandboxes.google_sheets import GoogleSheetsSandbox
-from tools.sandboxes.hubspot import HubSpotSandbox
 from tools.sync_cli import every_to_rate
 
 runner = CliRunner()
@@ -75,20 +73,6 @@ def leadpipe(api: Api, api_url: str, pump: Any, monkeypatch: pytest.MonkeyPatch)
         return result
 
     return invoke
-
-
-@pytest.fixture
-def hubspot(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubSpotSandbox]:
-    sandbox = HubSpotSandbox(private_app_tokens=[HUBSPOT_PRIVATE_APP_TOKEN])
-    url = sandbox.start()
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_API_URL", url)
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_AUTHORIZE_URL", f"{url}/oauth/authorize")
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_CLIENT_ID", HUBSPOT_CLIENT_ID)
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_CLIENT_SECRET", HUBSPOT_CLIENT_SECRET)
-    provider_apps.cache_clear()
-    yield sandbox
-    sandbox.stop()
-    provider_apps.cache_clear()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -13,30 +12,13 @@ import boto3
 import pytest
 
 from chalicelib.config import get_settings
-from chalicelib.provider_settings import provider_apps
 from tests.integration.conftest import Api
 from tools.sandboxes.credentials import (
     HUBSPOT_CLIENT_ID,
-    HUBSPOT_CLIENT_SECRET,
     HUBSPOT_PRIVATE_APP_TOKEN,
 )
-from tools.sandboxes.hubspot import HubSpotSandbox
 
 CALLBACK = "http://127.0.0.1:8000/oauth/hubspot/callback"
-
-
-@pytest.fixture
-def hubspot(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubSpotSandbox]:
-    sandbox = HubSpotSandbox(private_app_tokens=[HUBSPOT_PRIVATE_APP_TOKEN])
-    url = sandbox.start()
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_API_URL", url)
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_AUTHORIZE_URL", f"{url}/oauth/authorize")
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_CLIENT_ID", HUBSPOT_CLIENT_ID)
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_CLIENT_SECRET", HUBSPOT_CLIENT_SECRET)
-    provider_apps.cache_clear()
-    yield sandbox
-    sandbox.stop()
-    provider_apps.cache_clear()
 
 
 def stored_item(workspace_token_api: Api, connection_id: str) -> dict[str, Any]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import Api
-from tests.integration.test_syncs import all_leads, connect, hubspot, run  # noqa: F401
+from tests.integration.test_syncs import all_leads, connect, run
 from tests.integration.test_syncs_salesforce import TOKEN, salesforce  # noqa: F401
 
 
-def synced_list(api: Api, pump, hubspot, **sync_fields) -> tuple[str, dict, dict]:  # noqa: F811
+def synced_list(api: Api, pump, hubspot, **sync_fields) -> tuple[str, dict, dict]:
     hubspot.seed(12)
     lid = api.new_list()["id"]
     sync = api.post(f"/lists/{lid}/syncs", {"connection_id": connect(api),
@@ -18,11 +18,11 @@ def synced_list(api: Api, pump, hubspot, **sync_fields) -> tuple[str, dict, dict
     return lid, sync, all_leads(api, lid)
 
 
-def hs_status(hubspot, lead: dict) -> str | None:  # noqa: F811
+def hs_status(hubspot, lead: dict) -> str | None:
     return hubspot.contacts[lead["custom_fields"]["hubspot_id"]].values().get("hs_lead_status")
 
 
-def test_a_status_set_in_leadpipe_reaches_hubspot(api: Api, pump, hubspot):  # noqa: F811
+def test_a_status_set_in_leadpipe_reaches_hubspot(api: Api, pump, hubspot):
     lid, sync, leads = synced_list(api, pump, hubspot, write_back_status=True)
     lead = next(iter(leads.values()))
     assert api.patch(f"/lists/{lid}/leads/{lead['id']}",
@@ -34,7 +34,7 @@ def test_a_status_set_in_leadpipe_reaches_hubspot(api: Api, pump, hubspot):  # n
     assert shown["status_mapping"]["qualified"] == "OPEN_DEAL"
 
 
-def test_a_bulk_action_is_one_batch_call(api: Api, pump, hubspot):  # noqa: F811
+def test_a_bulk_action_is_one_batch_call(api: Api, pump, hubspot):
     lid, _, leads = synced_list(api, pump, hubspot, write_back_status=True)
     ids = [lead["id"] for lead in leads.values()][:5]
     before = {lead["id"]: hs_status(hubspot, lead) for lead in leads.values()}
@@ -50,7 +50,7 @@ def test_a_bulk_action_is_one_batch_call(api: Api, pump, hubspot):  # noqa: F811
         assert hs_status(hubspot, lead) == expected
 
 
-def test_a_value_the_crm_refuses_is_reported_per_lead(api: Api, pump, hubspot):  # noqa: F811
+def test_a_value_the_crm_refuses_is_reported_per_lead(api: Api, pump, hubspot):
     lid, sync, leads = synced_list(api, pump, hubspot, write_back_status=True)
     patched = api.patch(f"/syncs/{sync['id']}", {"status_mapping": {"replied": "BOGUS"}})
     assert patched.status_code == 200
@@ -66,7 +66,7 @@ def test_a_value_the_crm_refuses_is_reported_per_lead(api: Api, pump, hubspot): 
     assert rejected["code"]
 
 
-def test_nothing_is_written_without_write_back(api: Api, pump, hubspot):  # noqa: F811
+def test_nothing_is_written_without_write_back(api: Api, pump, hubspot):
     lid, _, leads = synced_list(api, pump, hubspot)
     lead = next(iter(leads.values()))
     before = hs_status(hubspot, lead)
@@ -94,7 +94,7 @@ def test_salesforce_statuses_use_its_picklist(api: Api, pump, salesforce):  # no
 
 
 @pytest.mark.parametrize("status", ["completed"])
-def test_unmapped_statuses_are_not_written(api: Api, pump, hubspot, status):  # noqa: F811
+def test_unmapped_statuses_are_not_written(api: Api, pump, hubspot, status):
     lid, _, leads = synced_list(api, pump, hubspot, write_back_status=True)
     lead = next(iter(leads.values()))
     hubspot.clear_log()

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from chalicelib.domain.connections import Provider
-from chalicelib.provider_settings import provider_apps
 from tests.integration.conftest import Api
 from tests.integration.test_imports import wait_status
 from tools.sandboxes.common import RollingWindow
 from tools.sandboxes.credentials import (
-    HUBSPOT_CLIENT_ID,
-    HUBSPOT_CLIENT_SECRET,
     HUBSPOT_PRIVATE_APP_TOKEN,
 )
-from tools.sandboxes.hubspot import HubSpotSandbox
-
-
-@pytest.fixture
-def hubspot(monkeypatch: pytest.MonkeyPatch) -> Iterator[HubSpotSandbox]:
-    sandbox = HubSpotSandbox(private_app_tokens=[HUBSPOT_PRIVATE_APP_TOKEN])
-    url = sandbox.start()
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_API_URL", url)
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_CLIENT_ID", HUBSPOT_CLIENT_ID)
-    monkeypatch.setenv("LEADPIPE_HUBSPOT_CLIENT_SECRET", HUBSPOT_CLIENT_SECRET)
-    provider_apps.cache_clear()
-    yield sandbox
-    sandbox.stop()
-    provider_apps.cache_clear()
 
 
 def connect(api: Api) -> str:
