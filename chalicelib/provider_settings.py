@@ -56,7 +56,10 @@ def provider_apps() -> dict[Provider, ProviderApp]:
             _env("LEADPIPE_GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"),
             _env("LEADPIPE_GOOGLE_AUTHORIZE_URL",
                  "https://accounts.google.com/o/oauth2/v2/auth"),
-            os.environ.get("LEADPIPE_GOOGLE_CLIENT_ID"),
-            os.environ.get("LEADPIPE_GOOGLE_CLIENT_SECRET"),
+            # LEADPIPE_<PROVIDER>_...: the provider is google_sheets; GOOGLE_ for short.
+            os.environ.get("LEADPIPE_GOOGLE_SHEETS_CLIENT_ID")
+            or os.environ.get("LEADPIPE_GOOGLE_CLIENT_ID"),
+            os.environ.get("LEADPIPE_GOOGLE_SHEETS_CLIENT_SECRET")
+            or os.environ.get("LEADPIPE_GOOGLE_CLIENT_SECRET"),
             ("https://www.googleapis.com/auth/spreadsheets.readonly",)),
     }

@@ -84,7 +84,8 @@ class DynamoImports(ImportLeadWrites):
                     updated_at=job.updated_at, object_key=job.object_key,
                     default_region=job.default_region,
                     auto_start="true" if job.auto_start else "false", sheet=job.sheet,
-                    mapping=dict(job.mapping) or None).save(
+                    mapping=dict(job.mapping) or None,
+                    file=dict(job.file) if job.file else None).save(
             condition=ImportModel.pk.does_not_exist())
         ref_pk, ref_sk = import_ref_key(job.list_id, job.id)
         self.client.put_item(TableName=self._table,

@@ -89,10 +89,16 @@ class ImportJob:
             return 0
         return min(99, self.processed_rows * 100 // self.total_rows)
 
+    def _source_api(self) -> str | dict[str, Any]:
+        """"file" or "google_sheets"; a sync's run names its sync: {"type", "sync_id"}."""
+        sync_id = (self.file or {}).get("sync_id")
+        return {"type": self.source, "sync_id": sync_id} if sync_id else self.source
+
     def to_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id, "list_id": self.list_id, "filename": self.filename,
-            "source": self.source, "status": self.status.value, "mode": self.mode.value,
+            "source": self._source_api(), "status": self.status.value,
+            "mode": self.mode.value,
             "created_at": self.created_at,
             "updated_at": self.updated_at, "default_region": self.default_region,
             "file": dict(self.file) if self.file else None,

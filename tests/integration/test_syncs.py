@@ -54,7 +54,7 @@ def test_a_first_run_imports_every_contact_then_only_changes(api: Api, pump, hub
         "custom:hubspot_id"
     first = run(api, pump, sync["id"])
     assert first["status"] == "completed", first["error"]
-    assert first["source"] == "hubspot"
+    assert first["source"] == {"type": "hubspot", "sync_id": sync["id"]}
     contacts = [hubspot.contacts[i].values() for i in ids]
     emails = {c["email"] for c in contacts if c.get("email")}
     leads = all_leads(api, lid)
