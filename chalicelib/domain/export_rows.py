@@ -2,10 +2,11 @@
 
 A part is written before the export knows every custom field of the list (a
 later part may hold a new one), so a part's row is the standard cells followed
-by one cell holding the lead's custom cells as a JSON object. The assembly,
-knowing every key by then, lays each row out in the final columns. Every cell
-goes through `inert_cell` when the part is written: what the assembly moves
-around is already safe to open in a spreadsheet.
+by one cell holding the lead's custom cells as a JSON object. The conversion,
+knowing every key by then, lays each row out in the final columns and encodes
+it as CSV or as a sheet's XML (domain/export_xlsx.py packs the sheets into an
+.xlsx). Every cell goes through `inert_cell` when the part is written: what
+the conversion moves around is already safe to open in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ from chalicelib.domain.lead import Lead
 
 MAX_COLUMNS = 200
 MAX_COLUMN_LENGTH = 200
-EXPORT_FORMATS = ("csv",)
+EXPORT_FORMATS = ("csv", "xlsx")
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 CUSTOM_PREFIX = "custom."
 
 
@@ -83,18 +88,25 @@ class Layout:
                 chosen.append((name, None, name.removeprefix(CUSTOM_PREFIX)))
         return cls(tuple(chosen))
 
+    def header_cells(self) -> list[str]:
+        return [inert_cell(header) for header, _, _ in self.columns]
+
     def header(self) -> bytes:
-        return _line([inert_cell(header) for header, _, _ in self.columns])
+        return csv_line(self.header_cells())
+
+    def cells(self, part_row: list[str]) -> list[str]:
+        """A part's row (standard cells, custom JSON) → the final row's cells."""
+        custom: dict[str, Any] = json.loads(part_row[-1]) if part_row else {}
+        return [part_row[index] if index is not None else str(custom.get(key or "", ""))
+                for _, index, key in self.columns]
 
     def lay_out(self, part_lines: Iterable[str]) -> Iterator[bytes]:
         """A part's CSV text lines → the final rows' bytes (one at a time)."""
         for row in csv.reader(part_lines):
-            custom: dict[str, Any] = json.loads(row[-1]) if row else {}
-            yield _line([row[index] if index is not None else str(custom.get(key or "", ""))
-                         for _, index, key in self.columns])
+            yield csv_line(self.cells(row))
 
 
-def _line(cells: list[str]) -> bytes:
+def csv_line(cells: list[str]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerow(cells)
     return buffer.getvalue().encode()
@@ -113,8 +125,8 @@ def parse_columns(raw: Any) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(c.strip() for c in raw))
 
 
-def export_filename(list_name: str, list_id: str) -> str:
-    """`<list name>.csv` with only characters safe in a Content-Disposition header."""
+def export_filename(list_name: str, list_id: str, fmt: str = "csv") -> str:
+    """`<list name>.<format>` with only characters safe in a Content-Disposition header."""
     safe = "".join(ch if ch.isascii() and (ch.isalnum() or ch in " ._-") else "_"
                    for ch in list_name).strip(" ._")
-    return f"{safe[:100] or list_id}.csv"
+    return f"{safe[:100] or list_id}.{fmt}"

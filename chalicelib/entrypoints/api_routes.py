@@ -87,11 +87,17 @@ def duplicate_list(list_id: str) -> Response:
 @api.route("/lists/{list_id}/export", methods=["GET"])
 @handles_errors
 def export_list(list_id: str) -> Response:
-    workspace = workspace_of(api.current_request)
-    body = "".join(services().leads.export_csv(workspace, list_id))
-    return Response(body=body, status_code=200, headers={
+    request = api.current_request
+    workspace = workspace_of(request)
+    # Where a list too large for one response is exported instead (the 413 says);
+    # the context's path holds API Gateway's stage prefix, if any.
+    path = str(request.context.get("path") or f"/lists/{list_id}/export")
+    export_url = (f"{request.headers.get('x-forwarded-proto', 'http')}://"
+                  f"{request.headers.get('host', 'localhost')}{path}s")
+    export = services().exports.export_small(workspace, list_id, export_url=export_url)
+    return Response(body=export.body, status_code=200, headers={
         "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{list_id}.csv"',
+        "Content-Disposition": f'attachment; filename="{export.filename}"',
     })
 
 

@@ -52,6 +52,8 @@ class JobRunner:
             # Imports first: their previews and reports hold raw rows, and
             # there are far fewer of them than leads.
             done = self._imports.erase_list(job.list_id, deadline=deadline) and \
+                (self._exports is None or self._exports.erase_list(job.list_id,
+                                                                   deadline=deadline)) and \
                 self._lists.purge(job.list_id, job.workspace, job.identity, job.shards,
                                   deadline=deadline)
             if not done:
