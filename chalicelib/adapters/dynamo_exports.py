@@ -88,8 +88,10 @@ class DynamoExports(LowLevelTable):
                keys_only: bool = False) -> Iterator[dict[str, Any]]:
         kwargs: dict[str, Any] = {
             "TableName": self._table, "ConsistentRead": True,
-            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": pk, ":prefix": {"S": prefix}}}
+            "KeyConditionExpression": "pk = :pk" + (" AND begins_with(sk, :prefix)"
+                                                    if prefix else ""),
+            "ExpressionAttributeValues": {":pk": pk, **({":prefix": {"S": prefix}}
+                                                         if prefix else {})}}
         if keys_only:
             kwargs["ProjectionExpression"] = "pk, sk"
         while True:
