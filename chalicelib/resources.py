@@ -16,6 +16,18 @@ IMPORT_RETENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
+class IndexDef:
+    """A sparse global secondary index: string hash key, the table's `sk` as range key.
+
+    KEYS_ONLY: a filter reads the matching keys from the index, then the
+    leads themselves (strongly consistent), so nothing is projected twice.
+    """
+
+    name: str
+    partition_key: str
+
+
+@dataclass(frozen=True)
 class TableDef:
     """A DynamoDB table with string `pk`/`sk` keys (single-table design)."""
 
@@ -23,6 +35,12 @@ class TableDef:
     partition_key: str = "pk"
     sort_key: str = "sk"
     ttl_attribute: str = "expires_at"
+    # Lead filters answered by DynamoDB itself (docs/data-model.md, "Indexes").
+    indexes: tuple[IndexDef, ...] = (
+        IndexDef("status-index", "ix_status"),
+        IndexDef("email-status-index", "ix_email"),
+        IndexDef("source-index", "ix_source"),
+    )
 
 
 @dataclass(frozen=True)

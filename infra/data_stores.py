@@ -97,7 +97,7 @@ def _camel(name: str) -> str:
 
 def _table(scope: Construct, params: StageParams) -> dynamodb.Table:
     spec = STACK.table
-    return dynamodb.Table(
+    table = dynamodb.Table(
         scope, "Table",
         table_name=resource_name(params.stage, spec.logical_name),
         partition_key=dynamodb.Attribute(name=spec.partition_key,
@@ -111,6 +111,16 @@ def _table(scope: Construct, params: StageParams) -> dynamodb.Table:
         deletion_protection=params.protect_data,
         removal_policy=params.removal_policy,
     )
+    for index in spec.indexes:
+        # Sparse, keys only: a lead filter reads keys here, then the leads.
+        table.add_global_secondary_index(
+            index_name=index.name,
+            partition_key=dynamodb.Attribute(name=index.partition_key,
+                                             type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+    return table
 
 
 def _secrets_key(scope: Construct, params: StageParams) -> kms.Key:

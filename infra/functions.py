@@ -18,7 +18,7 @@ from chalice.cdk import Chalice
 from chalice.utils import to_cfn_resource_name
 from constructs import Construct
 
-from chalicelib.resources import resource_name
+from chalicelib.resources import STACK, resource_name
 from infra.app_model import FunctionSpec
 from infra.data_stores import DataStores
 from infra.policies import Grant, ListBucket, Objects, Secrets, Send, Table, grants_for
@@ -53,8 +53,12 @@ def statements(spec: FunctionSpec, stores: DataStores,
 
 def _statement(grant: Grant, stores: DataStores) -> iam.PolicyStatement:
     if isinstance(grant, Table):
-        return iam.PolicyStatement(actions=list(grant.actions),
-                                   resources=[stores.table.table_arn])
+        resources = [stores.table.table_arn]
+        if "dynamodb:Query" in grant.actions:
+            # Lead filters query the table's sparse indexes (resources.IndexDef).
+            resources += [f"{stores.table.table_arn}/index/{index.name}"
+                          for index in STACK.table.indexes]
+        return iam.PolicyStatement(actions=list(grant.actions), resources=resources)
     if isinstance(grant, Objects):
         return iam.PolicyStatement(
             actions=list(grant.actions),

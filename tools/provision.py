@@ -17,7 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
-from chalicelib.resources import STACK, QueueDef, dlq_name, key_alias, resource_name
+from chalicelib.resources import STACK, IndexDef, QueueDef, dlq_name, key_alias, resource_name
 
 log = logging.getLogger(__name__)
 
@@ -85,19 +85,41 @@ def queue_arn(sqs_client: AwsClient, url: str) -> str:
     return str(attributes["Attributes"]["QueueArn"])
 
 
+def _ensure_indexes(client: AwsClient, name: str) -> None:
+    """Add the indexes a table made by an older version lacks (one per UpdateTable)."""
+    present = {i["IndexName"] for i in client.describe_table(TableName=name)["Table"]
+               .get("GlobalSecondaryIndexes", [])}
+    for index in STACK.table.indexes:
+        if index.name not in present:
+            client.update_table(TableName=name, AttributeDefinitions=_attribute_definitions(),
+                                GlobalSecondaryIndexUpdates=[{"Create": _index_spec(index)}])
+            log.info("added index %s to %s", index.name, name)
+
+
+def _index_spec(index: IndexDef) -> dict[str, Any]:
+    return {"IndexName": index.name,
+            "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"},
+                          {"AttributeName": STACK.table.sort_key, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": "KEYS_ONLY"}}
+
+
+def _attribute_definitions() -> list[dict[str, str]]:
+    table = STACK.table
+    names = [table.partition_key, table.sort_key, *(i.partition_key for i in table.indexes)]
+    return [{"AttributeName": n, "AttributeType": "S"} for n in names]
+
+
 def _ensure_table(client: AwsClient, name: str) -> None:
     table = STACK.table
     try:
         client.create_table(
             TableName=name,
-            AttributeDefinitions=[
-                {"AttributeName": table.partition_key, "AttributeType": "S"},
-                {"AttributeName": table.sort_key, "AttributeType": "S"},
-            ],
+            AttributeDefinitions=_attribute_definitions(),
             KeySchema=[
                 {"AttributeName": table.partition_key, "KeyType": "HASH"},
                 {"AttributeName": table.sort_key, "KeyType": "RANGE"},
             ],
+            GlobalSecondaryIndexes=[_index_spec(i) for i in table.indexes],
             BillingMode="PAY_PER_REQUEST",
         )
         log.info("created table %s", name)
@@ -105,6 +127,7 @@ def _ensure_table(client: AwsClient, name: str) -> None:
         if _error_code(exc) != "ResourceInUseException":
             raise
         log.info("table %s already exists", name)
+        _ensure_indexes(client, name)
     # TTL can only be set on an ACTIVE table. moto creates tables ACTIVE, so
     # the first describe already succeeds; the short delay is for real AWS.
     client.get_waiter("table_exists").wait(

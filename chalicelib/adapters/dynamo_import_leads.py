@@ -13,6 +13,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.dynamo_lead_index import (
+    TRANSACTION_LIMIT,
+    pack,
+    posting_ops,
+    posting_puts,
+    tally_updates,
+)
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import LeadModel, claim_key, shard_pk
 from chalicelib.adapters.dynamo_repository import (
@@ -22,11 +29,11 @@ from chalicelib.adapters.dynamo_repository import (
 )
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
+from chalicelib.domain.lead_index import ShardTally, tags_removed_first
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.ports import LeadUpdate, SaveOutcome
 
 CLAIM_TXN_ITEMS = 100  # DynamoDB's TransactWriteItems limit
-UPDATE_TXN_LEADS = 50  # a lead and its activity entry: two items each
 BATCH_GET_KEYS = 100
 
 
@@ -145,7 +152,11 @@ class ImportLeadWrites(LowLevelTable):
     def _write_leads(self, lst: LeadList, leads: Sequence[Lead]) -> None:
         # No activity item per imported lead: the lead's `source` is its
         # "imported" entry (half the writes, and 1 WCU a lead less on AWS).
-        self._batch_put([_lead_to_model(lead, lst.shards).serialize() for lead in leads])
+        # Its postings go in the same batches (puts are idempotent, so a
+        # redelivered chunk writes them again harmlessly); its tallies are
+        # counted with the chunk, exactly once (DynamoImports.finish_chunk).
+        self._batch_put([_lead_to_model(lead, lst.shards).serialize() for lead in leads]
+                        + posting_puts(lst, leads))
 
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]:
         """The leads that exist among `lead_ids`, read consistently, by id."""
@@ -167,12 +178,17 @@ class ImportLeadWrites(LowLevelTable):
     def update_leads(self, lst: LeadList, updates: Sequence[LeadUpdate]) -> list[bool]:
         """Write each update if its lead is still at `before.version`; False where not.
 
-        Transactions of 50 leads (lead + activity entry each). A cancelled one
-        names the leads that changed; the others are written again without them.
+        Transactions of as many leads as fit in 100 items: lead, activity
+        entry and posting changes each, plus one counter update (count and
+        tallies) per shard touched. A cancelled one names the leads that
+        changed; the others are written again without them.
         """
         written = [False] * len(updates)
-        for start in range(0, len(updates), UPDATE_TXN_LEADS):
-            group = list(range(start, min(len(updates), start + UPDATE_TXN_LEADS)))
+        updates = [self._shrunk(lst, u) for u in updates]
+        costs = [(2 + len(posting_ops(self._table, lst, u.before, u.after)),
+                  shard_of(u.before.id, lst.shards)) for u in updates]
+        for packed in pack(costs):
+            group = packed
             while group:
                 stale = self._update_group(lst, updates, group)
                 if not stale:
@@ -182,12 +198,43 @@ class ImportLeadWrites(LowLevelTable):
                 group = [i for i in group if i not in stale]
         return written
 
+    def _shrunk(self, lst: LeadList, update: LeadUpdate) -> LeadUpdate:
+        """An update too big for one transaction, after writing its first step.
+
+        The first step (the tags it drops) is a consistent lead of its own;
+        if it cannot be written (the lead changed), the update is returned
+        as it was and its version check fails as it would have.
+        """
+        if 3 + len(posting_ops(self._table, lst, update.before, update.after)) \
+                <= TRANSACTION_LIMIT:
+            return update
+        step = tags_removed_first(update.before, update.after)
+        if step is None:
+            return update
+        step = step.with_changes({"version": update.before.version + 1},
+                                 updated_at=step.updated_at)
+        items = [{"Put": {
+            "TableName": self._table, "Item": _lead_to_model(step, lst.shards).serialize(),
+            "ConditionExpression": "#v = :v", "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": {":v": {"N": str(update.before.version)}}}},
+            *posting_ops(self._table, lst, update.before, step)]
+        tally = ShardTally.empty()
+        tally.add(shard_of(step.id, lst.shards), update.before, step)
+        if self._transact(items + tally_updates(self._table, lst.id, tally)) is not None:
+            return update
+        after = update.after.with_changes({"version": step.version + 1},
+                                          updated_at=update.after.updated_at)
+        return LeadUpdate(step, after, update.activity)
+
     def _update_group(self, lst: LeadList, updates: Sequence[LeadUpdate],
                       group: list[int]) -> set[int]:
         """One transaction; the indexes of the leads whose version check failed."""
         items: list[dict[str, Any]] = []
+        lead_puts: dict[int, int] = {}  # item position -> update index
+        tally = ShardTally.empty()
         for i in group:
             update = updates[i]
+            lead_puts[len(items)] = i
             items.append({"Put": {
                 "TableName": self._table,
                 "Item": _lead_to_model(update.after, lst.shards).serialize(),
@@ -196,10 +243,15 @@ class ImportLeadWrites(LowLevelTable):
                 "ExpressionAttributeValues": {":v": {"N": str(update.before.version)}}}})
             items.append({"Put": {"TableName": self._table,
                                   "Item": _activity_model(lst, update.activity).serialize()}})
+            items.extend(posting_ops(self._table, lst, update.before, update.after))
+            tally.add(shard_of(update.before.id, lst.shards), update.before, update.after)
+        items.extend(tally_updates(self._table, lst.id, tally))
+        if len(items) > TRANSACTION_LIMIT:  # one lead changing ~50 tags out and in
+            raise UpdateCancelled("a lead update too large for one transaction")
         failed = self._transact(items)
         if failed is None:
             return set()
-        stale = {group[n // 2] for n in failed if n % 2 == 0}  # lead puts are the even items
+        stale = {lead_puts[n] for n in failed if n in lead_puts}
         if not stale:  # cancelled for another reason (conflict, throttling): retry the chunk
             raise UpdateCancelled("an import update transaction was cancelled")
         return stale

@@ -16,19 +16,19 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.adapters.dynamo_import_leads import ImportLeadWrites
+from chalicelib.adapters.dynamo_lead_index import tally_updates
 from chalicelib.adapters.dynamo_models import (
     ACTIVE_IMPORTS_PK,
-    COUNTER_SK,
     ImportModel,
     chunk_key,
     import_key,
     import_ref_key,
-    shard_pk,
 )
 from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.import_job import ImportCounts, ImportJob, verification_counts
 from chalicelib.domain.import_state import ImportMode, ImportState
+from chalicelib.domain.lead_index import ShardTally
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.resources import IMPORT_RETENTION_DAYS
 
@@ -210,7 +210,7 @@ class DynamoImports(ImportLeadWrites):
         return "Item" in response
 
     def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
-                     shard_increments: dict[int, int], no_email: int = 0) -> bool:
+                     tally: ShardTally, no_email: int = 0) -> bool:
         """Record a chunk's counts exactly once; False if it was recorded before."""
         pk, sk = chunk_key(job.id, number)
         ipk, isk = import_key(job.id)
@@ -240,13 +240,8 @@ class DynamoImports(ImportLeadWrites):
                             ":i": {"N": str(counts.invalid)}, ":one": {"N": "1"},
                             ":n": {"N": str(no_email)}}}},
         ]
-        for shard, n in sorted(shard_increments.items()):
-            if n:
-                items.append({"Update": {
-                    "TableName": self._table,
-                    "Key": {"pk": {"S": shard_pk(lst.id, shard)}, "sk": {"S": COUNTER_SK}},
-                    "UpdateExpression": "ADD n :n",
-                    "ExpressionAttributeValues": {":n": {"N": str(n)}}}})
+        # The new leads' count and tallies per shard, with the marker: once.
+        items.extend(tally_updates(self._table, lst.id, tally))
         failed = self._transact(items)
         if failed is None:
             return True

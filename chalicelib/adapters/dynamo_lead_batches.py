@@ -2,8 +2,9 @@
 
 One lead at a time cost a transaction and, for a duplicate, a claim read each
 (1,000 duplicates: 27 s). Here the identities are looked up 100 a BatchGetItem
-first, so known duplicates cost nothing more, and new leads are written 25 a
-transaction — claim, lead, activity each, plus each touched shard's counter —
+first, so known duplicates cost nothing more, and new leads are written as
+many a transaction as fit in 100 items — claim, lead, activity and postings
+each, plus each touched shard's counter (count and tallies) —
 so a lead and its claim are still written together or not at all. A group
 cancelled by a claim taken meanwhile names it (our order comes back), and the
 rest of the group is written again.
@@ -17,20 +18,20 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamo_import_leads import ImportLeadWrites
-from chalicelib.adapters.dynamo_models import COUNTER_SK, claim_key, shard_pk
+from chalicelib.adapters.dynamo_lead_index import pack, posting_ops, tally_updates
+from chalicelib.adapters.dynamo_models import claim_key
 from chalicelib.adapters.dynamo_repository import _activity_model, _lead_to_model
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
+from chalicelib.domain.lead_index import ShardTally
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.ports import SaveOutcome
 
-LEADS_PER_TXN = 25  # 3 items a lead + up to 16 shard counters, under 100
 BATCH_RECORD_SECONDS = 86400
 
 
@@ -58,8 +59,10 @@ class DynamoLeadBatches(ImportLeadWrites):
             else:
                 first_of[claims[i]] = i
                 todo.append(i)
-        for start in range(0, len(todo), LEADS_PER_TXN):
-            group = todo[start:start + LEADS_PER_TXN]
+        costs = [(3 + len(posting_ops(self._table, lst, None, leads[i][0])),
+                  shard_of(leads[i][0].id, lst.shards)) for i in todo]
+        for positions in pack(costs):
+            group = [todo[p] for p in positions]
             conflicts = 0
             while group:
                 taken = self._insert_group(lst, leads, claims, group)
@@ -88,8 +91,11 @@ class DynamoLeadBatches(ImportLeadWrites):
                       claims: list[tuple[str, str]], group: list[int]) -> list[int] | None:
         """Write the group in one transaction; None, or the leads whose claim was taken."""
         items: list[dict[str, Any]] = []
+        claim_of: dict[int, int] = {}  # item position -> lead index
+        tally = ShardTally.empty()
         for i in group:
             lead, activity = leads[i]
+            claim_of[len(items)] = i
             items.append({"Put": {
                 "TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                 "Item": {"pk": {"S": claims[i][0]}, "sk": {"S": claims[i][1]},
@@ -98,17 +104,13 @@ class DynamoLeadBatches(ImportLeadWrites):
                                   "Item": _lead_to_model(lead, lst.shards).serialize()}})
             items.append({"Put": {"TableName": self._table,
                                   "Item": _activity_model(lst, activity).serialize()}})
-        shards = Counter(shard_of(leads[i][0].id, lst.shards) for i in group)
-        for shard, n in sorted(shards.items()):
-            items.append({"Update": {
-                "TableName": self._table,
-                "Key": {"pk": {"S": shard_pk(lst.id, shard)}, "sk": {"S": COUNTER_SK}},
-                "UpdateExpression": "ADD n :n",
-                "ExpressionAttributeValues": {":n": {"N": str(n)}}}})
+            items.extend(posting_ops(self._table, lst, None, lead))
+            tally.add(shard_of(lead.id, lst.shards), None, lead)
+        items.extend(tally_updates(self._table, lst.id, tally))
         failed = self._transact(items)
         if failed is None:
             return None
-        taken = [group[p // 3] for p in sorted(failed) if p < 3 * len(group) and p % 3 == 0]
+        taken = [claim_of[p] for p in sorted(failed) if p in claim_of]
         if not taken:  # cancelled by a conflict, not a claim: try again
             return []
         return taken

@@ -86,6 +86,12 @@ class LeadModel(_Table):
     version = NumberAttribute(default=0)
     source = JSONAttribute(null=True)
     import_mark = UnicodeAttribute(null=True)
+    # Keys of the sparse GSIs answering the status / email status / source
+    # filters (domain/lead_index.index_attributes): written with every put
+    # of the lead, so DynamoDB keeps those indexes exact by itself.
+    ix_status = UnicodeAttribute(null=True)
+    ix_email = UnicodeAttribute(null=True)
+    ix_source = UnicodeAttribute(null=True)
 
 
 class CounterModel(_Table):

@@ -1,8 +1,10 @@
 """DynamoDB repository: lists, leads, claims, counters, activity (tokens: dynamo_tokens.py).
 
 Every write that changes which leads a list holds is one transaction of
-claim + lead + shard counter (+ activity), so the dedupe rule and the count
-can never disagree with the leads, whatever crashes or retries happen.
+claim + lead + shard counter (+ activity, + the lead's postings and tallies:
+adapters/dynamo_lead_index.py), so the dedupe rule, the count, the indexes
+and the stats can never disagree with the leads, whatever crashes or retries
+happen.
 """
 
 from __future__ import annotations
@@ -10,10 +12,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist
 
+from chalicelib.adapters.dynamo_lead_index import (
+    lead_tally,
+    posting_keys,
+    posting_ops,
+    tally_updates,
+)
+from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import (
     COUNTER_SK,
     LEAD_SK_PREFIX,
@@ -30,18 +37,19 @@ from chalicelib.adapters.dynamo_models import (
     list_key,
     shard_pk,
 )
-from chalicelib.config import get_settings
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.errors import Conflict, DuplicateLead
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
+from chalicelib.domain.lead_index import index_attributes, tags_removed_first
 from chalicelib.domain.lead_list import LeadList
 
 
 def _lead_to_model(lead: Lead, shards: int) -> LeadModel:
+    shard = shard_of(lead.id, shards)
     return LeadModel(
-        shard_pk(lead.list_id, shard_of(lead.id, shards)),
+        shard_pk(lead.list_id, shard),
         lead_sk(lead.id),
         lead_id=lead.id,
         list_id=lead.list_id,
@@ -68,7 +76,12 @@ def _lead_to_model(lead: Lead, shards: int) -> LeadModel:
         version=lead.version,
         source=dict(lead.source) if lead.source else None,
         import_mark=lead.import_mark,
+        **_index_kwargs(lead, shard),
     )
+
+
+def _index_kwargs(lead: Lead, shard: int) -> dict[str, Any]:
+    return dict(index_attributes(lead, shard))
 
 
 def _strings(values: Any) -> tuple[str, ...]:
@@ -136,25 +149,15 @@ def _claim(lst: LeadList, identity_value: str, lead_id: str) -> ClaimModel:
     return ClaimModel(pk, sk, lead_id=lead_id)
 
 
-def _counter(lst: LeadList, lead_id: str) -> CounterModel:
-    return CounterModel(shard_pk(lst.id, shard_of(lead_id, lst.shards)), COUNTER_SK)
+def _key_of(model: _Table) -> dict[str, Any]:
+    return {"pk": {"S": model.pk}, "sk": {"S": model.sk}}
 
 
-def _reason_codes(error: TransactWriteError) -> list[str | None]:
-    return [r.code if r is not None else None for r in (error.cancellation_reasons or [])]
+class TransactionFailed(RuntimeError):
+    """A lead transaction cancelled by a conflict with another one (not a condition)."""
 
 
-class DynamoRepository:
-    def __init__(self) -> None:
-        self._connection: Connection | None = None
-
-    @property
-    def connection(self) -> Connection:
-        # Created on first use, never at import time.
-        if self._connection is None:
-            self._connection = Connection(region=get_settings().region)
-        return self._connection
-
+class DynamoRepository(LowLevelTable):
     # --- lists --------------------------------------------------------------
     def create_list(self, lst: LeadList) -> None:
         self._list_model(lst).save(condition=ListModel.pk.does_not_exist())
@@ -204,28 +207,35 @@ class DynamoRepository:
 
     # --- leads --------------------------------------------------------------
     def insert_lead(self, lst: LeadList, lead: Lead, activity: Activity) -> None:
-        """Add a lead, refused by DynamoDB if the list already holds its identity."""
+        """Add a lead, refused by DynamoDB if the list already holds its identity.
+
+        One transaction: claim (must not exist), lead, activity, the lead's
+        postings and its shard counter's count and tallies.
+        """
         identity_value = lead.identity_value(lst.identity)
         if identity_value is None:  # guarded by the service; a bug if it happens
             raise ValueError("lead has no identity value")
         claim = _claim(lst, identity_value, lead.id)
-        try:
-            with TransactWrite(connection=self.connection) as tx:
-                tx.save(claim, condition=ClaimModel.pk.does_not_exist())
-                tx.save(_lead_to_model(lead, lst.shards),
-                        condition=LeadModel.pk.does_not_exist())
-                tx.update(_counter(lst, lead.id), actions=[CounterModel.n.add(1)])
-                tx.save(_activity_model(lst, activity))
-        except TransactWriteError as exc:
-            holder = self._claim_holder(claim)
-            if "ConditionalCheckFailed" in _reason_codes(exc) and holder not in (None, lead.id):
-                raise DuplicateLead(holder or "", lst.identity) from exc
-            raise
+        items: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._table, "Item": claim.serialize(),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._table,
+                     "Item": _lead_to_model(lead, lst.shards).serialize(),
+                     "ConditionExpression": "attribute_not_exists(pk)"}},
+            {"Put": {"TableName": self._table,
+                     "Item": _activity_model(lst, activity).serialize()}},
+            *posting_ops(self._table, lst, None, lead),
+            *tally_updates(self._table, lst.id, lead_tally(lst, None, lead)),
+        ]
+        failed = self._transact(items)
+        if failed is None:
+            return
+        holder = self._claim_holder(claim)
+        if 0 in failed and holder not in (None, lead.id):
+            raise DuplicateLead(holder or "", lst.identity)
+        raise TransactionFailed(f"inserting lead {lead.id} was cancelled")
 
     def _claim_holder(self, claim: ClaimModel) -> str | None:
-        # pynamodb sends a transaction's items grouped by kind, so the position
-        # of a cancellation reason does not tell which of our items failed:
-        # reading the claim does.
         try:
             return str(ClaimModel.get(claim.pk, claim.sk, consistent_read=True).lead_id)
         except DoesNotExist:
@@ -241,50 +251,76 @@ class DynamoRepository:
 
     def update_lead(self, lst: LeadList, before: Lead, after: Lead,
                     activities: list[Activity]) -> Lead:
-        """Save `after` if nobody changed the lead since `before` was read."""
+        """Save `after` if nobody changed the lead since `before` was read.
+
+        A change too big for one transaction (up to 50 tags out and 50 in)
+        goes in two, each a consistent lead: first the tags it removes, then
+        the rest with the activity.
+        """
+        step = tags_removed_first(before, after)
+        if step is not None and self._transaction_size(lst, before, after, activities) > 100:
+            before = self.update_lead(lst, before, step, [])
         saved = after.with_changes({"version": before.version + 1}, updated_at=after.updated_at)
         old_id = before.identity_value(lst.identity)
         new_id = saved.identity_value(lst.identity)
-        try:
-            with TransactWrite(connection=self.connection) as tx:
-                if new_id != old_id and new_id is not None:
-                    tx.save(_claim(lst, new_id, saved.id),
-                            condition=ClaimModel.pk.does_not_exist())
-                tx.save(_lead_to_model(saved, lst.shards),
-                        condition=LeadModel.version == before.version)
-                if new_id != old_id and old_id is not None:
-                    tx.delete(_claim(lst, old_id, saved.id),
-                              condition=ClaimModel.lead_id == saved.id)
-                for activity in activities:
-                    tx.save(_activity_model(lst, activity))
-        except TransactWriteError as exc:
-            codes = _reason_codes(exc)
-            if new_id != old_id and new_id is not None:
-                holder = self._claim_holder(_claim(lst, new_id, saved.id))
-                if holder not in (None, saved.id):
-                    raise DuplicateLead(holder or "", lst.identity) from exc
-            if "ConditionalCheckFailed" in codes:
-                raise Conflict("The lead changed or was deleted meanwhile; read it again",
-                               code="edit_conflict") from exc
-            raise
-        return saved
+        items: list[dict[str, Any]] = []
+        if new_id != old_id and new_id is not None:
+            items.append({"Put": {"TableName": self._table,
+                                  "Item": _claim(lst, new_id, saved.id).serialize(),
+                                  "ConditionExpression": "attribute_not_exists(pk)"}})
+        items.append({"Put": {"TableName": self._table,
+                              "Item": _lead_to_model(saved, lst.shards).serialize(),
+                              "ConditionExpression": "#v = :v",
+                              "ExpressionAttributeNames": {"#v": "version"},
+                              "ExpressionAttributeValues": {":v": {"N": str(before.version)}}}})
+        if new_id != old_id and old_id is not None:
+            items.append({"Delete": {"TableName": self._table,
+                                     "Key": _key_of(_claim(lst, old_id, saved.id)),
+                                     "ConditionExpression": "lead_id = :me",
+                                     "ExpressionAttributeValues": {":me": {"S": saved.id}}}})
+        items.extend({"Put": {"TableName": self._table,
+                              "Item": _activity_model(lst, a).serialize()}} for a in activities)
+        items.extend(posting_ops(self._table, lst, before, saved))
+        items.extend(tally_updates(self._table, lst.id, lead_tally(lst, before, saved)))
+        failed = self._transact(items)
+        if failed is None:
+            return saved
+        if new_id != old_id and new_id is not None:
+            holder = self._claim_holder(_claim(lst, new_id, saved.id))
+            if holder not in (None, saved.id):
+                raise DuplicateLead(holder or "", lst.identity)
+        if failed:  # a condition failed: the lead (or a claim) changed meanwhile
+            raise Conflict("The lead changed or was deleted meanwhile; read it again",
+                           code="edit_conflict")
+        raise Conflict("The lead is being changed by another request; try again",
+                       code="edit_conflict")
+
+    def _transaction_size(self, lst: LeadList, before: Lead, after: Lead,
+                          activities: list[Activity]) -> int:
+        return 4 + len(activities) + len(posting_ops(self._table, lst, before, after))
 
     def delete_lead(self, lst: LeadList, lead: Lead) -> bool:
-        """Remove a lead and its claim; False if it was already gone."""
+        """Remove a lead, its claim and postings; False if it was already gone or changed."""
         identity_value = lead.identity_value(lst.identity)
-        model = _lead_to_model(lead, lst.shards)
-        try:
-            with TransactWrite(connection=self.connection) as tx:
-                tx.delete(model, condition=LeadModel.version == lead.version)
-                if identity_value is not None:
-                    tx.delete(_claim(lst, identity_value, lead.id),
-                              condition=ClaimModel.lead_id == lead.id)
-                tx.update(_counter(lst, lead.id), actions=[CounterModel.n.add(-1)])
-        except TransactWriteError as exc:
-            if "ConditionalCheckFailed" in _reason_codes(exc):
-                return False
-            raise
-        return True
+        items: list[dict[str, Any]] = [
+            {"Delete": {"TableName": self._table,
+                        "Key": _key_of(_lead_to_model(lead, lst.shards)),
+                        "ConditionExpression": "#v = :v",
+                        "ExpressionAttributeNames": {"#v": "version"},
+                        "ExpressionAttributeValues": {":v": {"N": str(lead.version)}}}}]
+        if identity_value is not None:
+            items.append({"Delete": {"TableName": self._table,
+                                     "Key": _key_of(_claim(lst, identity_value, lead.id)),
+                                     "ConditionExpression": "lead_id = :me",
+                                     "ExpressionAttributeValues": {":me": {"S": lead.id}}}})
+        items.extend(posting_ops(self._table, lst, lead, None))
+        items.extend(tally_updates(self._table, lst.id, lead_tally(lst, lead, None)))
+        failed = self._transact(items)
+        if failed is None:
+            return True
+        if failed:
+            return False
+        raise TransactionFailed(f"deleting lead {lead.id} was cancelled by a conflict")
 
     def walk_leads(self, lst: LeadList, start: LeadPosition | None = None,
                    page_size: int = 200) -> Iterator[tuple[Lead, LeadPosition]]:
@@ -329,10 +365,12 @@ class DynamoRepository:
         keys = [(pk, item.sk) for item in items]
         lead_keys = [k for k in keys if k[1].startswith(LEAD_SK_PREFIX)]
         if lead_keys:
-            for lead in LeadModel.batch_get(lead_keys):
-                value = getattr(lead, identity)
+            for model in LeadModel.batch_get(lead_keys):
+                value = getattr(model, identity)
                 if value:
                     keys.append(claim_key(list_id, fingerprint(value)))
+                # Postings live under their own keys: found from the lead.
+                keys.extend(posting_keys(_lead_from_model(model), shard))
         with _Table.batch_write() as batch:
             for item_pk, item_sk in keys:
                 batch.delete(_Table(item_pk, item_sk))

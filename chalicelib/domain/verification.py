@@ -34,6 +34,19 @@ class VerdictUpdate:
     checked_at: str
     lead_status: str | None = None  # set when the verdict also changes the lead's status
     activities: list[Activity] = field(default_factory=list)
+    # What the lead had at `version`: the stats tallies move from these.
+    was_email_status: str = "pending"
+    was_status: str = "new"
+
+    def tally_change(self) -> dict[str, int]:
+        """The shard tallies this write moves (domain/lead_index names)."""
+        delta: dict[str, int] = {}
+        for old, new, prefix in ((self.was_email_status, self.email_status, "e:"),
+                                 (self.was_status, self.lead_status, "s:")):
+            if new is not None and new != old:
+                delta[prefix + old] = delta.get(prefix + old, 0) - 1
+                delta[prefix + new] = delta.get(prefix + new, 0) + 1
+        return delta
 
 
 def plan_update(lead_id: str, email: str, snapshot: LeadSnapshot | None, verdict: EmailVerdict,
@@ -71,4 +84,5 @@ def plan_update(lead_id: str, email: str, snapshot: LeadSnapshot | None, verdict
             {"from": snapshot.status, "to": "invalid", "by": "verification",
              "reason": verdict.reason}))
     return VerdictUpdate(lead_id, snapshot.version, verdict.status, verdict.reason, now_iso,
-                         lead_status, activities)
+                         lead_status, activities, was_email_status=snapshot.email_status,
+                         was_status=snapshot.status)

@@ -24,6 +24,7 @@ from chalicelib.domain.import_messages import ChunkMessage
 from chalicelib.domain.import_state import ImportMode, ImportState
 from chalicelib.domain.imports import REASONS, RowResult, convert_row, mapped_columns
 from chalicelib.domain.lead import Lead, fresh_email_status
+from chalicelib.domain.lead_index import ShardTally
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.lead_merge import changed_fields, merge_row
 from chalicelib.services.analysis_store import AnalysisStore
@@ -68,7 +69,8 @@ class _Existing:
 @dataclass
 class _ChunkOutcome:
     saved: list[Lead] = field(default_factory=list)
-    shards: dict[int, int] = field(default_factory=dict)
+    # New leads' count and tallies per shard, counted with the chunk (once).
+    tally: ShardTally = field(default_factory=ShardTally.empty)
     report: list[ReportRow] = field(default_factory=list)
     duplicates: int = 0
     invalid: int = 0
@@ -134,7 +136,7 @@ class ChunkProcessor:
         counts = outcome.counts()
         try:
             counted = self._imports.finish_chunk(job, lst, message.chunk, counts,
-                                                 outcome.shards, no_email)
+                                                 outcome.tally, no_email)
         except NotFound:  # erased while this chunk ran: take back its report part
             self._files.delete(self._report.part_key(job.id, message.chunk))
             raise
@@ -177,7 +179,7 @@ class ChunkProcessor:
             lead_id = deterministic_id("ld", f"{job.id}:{number_in_file}", now_ms=started_ms)
             lead = Lead(id=lead_id, list_id=lst.id, created_at=now, updated_at=now,
                         source={"import_id": job.id, "row": number_in_file,
-                                "filename": job.filename}, **result.fields,
+                                "filename": job.filename, "type": job.source}, **result.fields,
                         **fresh_email_status(result.fields.get("email")))
             candidates.append((number_in_file, cells, result, lead))
         for matcher in self._matchers:
@@ -190,8 +192,7 @@ class ChunkProcessor:
         for (row_no, cells, result, lead), saved in zip(candidates, outcomes, strict=True):
             if saved.status == "saved":
                 out.saved.append(lead)
-                shard = shard_of(lead.id, lst.shards)
-                out.shards[shard] = out.shards.get(shard, 0) + 1
+                out.tally.add(shard_of(lead.id, lst.shards), None, lead)
                 if result.warnings:
                     out.report.append(ReportRow(row_no, cells, (), result.warnings))
             elif job.mode is ImportMode.SKIP:
@@ -283,7 +284,8 @@ class ChunkProcessor:
             report = [ReportRow(-1, [f"chunk {number}: {rows_hint} rows"], [error])]
             count = rows_hint
         self._report.write_part(job.id, number, report)
-        self._imports.finish_chunk(job, lst, number, ImportCounts(invalid=count), {})
+        self._imports.finish_chunk(job, lst, number, ImportCounts(invalid=count),
+                                   ShardTally.empty())
 
     def _readable_chunk(self, import_id: str, number: int) -> list[list[Any]] | None:
         """The chunk's rows, or None if its file is gone or damaged (the hint counts then)."""

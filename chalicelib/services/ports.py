@@ -12,6 +12,7 @@ from chalicelib.domain.connections import Connection, Credentials, Provider
 from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.lead import Lead
+from chalicelib.domain.lead_index import ShardTally
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.row_reader import Row
 from chalicelib.domain.tokens import TokenRecord
@@ -169,7 +170,7 @@ class ImportStore(Protocol):
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
     def update_leads(self, lst: LeadList, updates: Sequence[LeadUpdate]) -> list[bool]: ...
     def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
-                     shard_increments: dict[int, int], no_email: int = ...) -> bool: ...
+                     tally: ShardTally, no_email: int = ...) -> bool: ...
 
 
 class RowSource(Protocol):
