@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import requests
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from chalicelib.domain.import_state import ImportMode
@@ -78,15 +80,53 @@ def leads_command(
 @app.command("export")
 def export_command(
     list_name: str = typer.Argument(..., metavar="LIST"),
-    output: Path | None = typer.Option(None, "-o", "--output", help="File (default stdout)."),
+    out: Path | None = typer.Option(None, "--out", "-o", "--output",
+                                    help="File to write (default: CSV to stdout)."),
+    fmt: str = typer.Option("csv", "--format", help="csv or xlsx."),
 ) -> None:
-    """Export a list as CSV."""
+    """Export a list of any size as CSV or xlsx: a background job, followed, then downloaded."""
+    if fmt not in ("csv", "xlsx"):
+        raise typer.BadParameter("--format is csv or xlsx")
+    if fmt == "xlsx" and out is None:
+        raise typer.BadParameter("an xlsx export needs --out FILE")
     api = _api()
     try:
-        text = api.call("GET", f"/lists/{_resolve(api, list_name)['id']}/export")
+        lst = _resolve(api, list_name)
+        export = api.call("POST", f"/lists/{lst['id']}/exports", json={"format": fmt})
+        export = _follow_export(api, export, lst["lead_count"])
     except ApiError as exc:
         raise _fail(exc) from exc
-    _write(text, output)
+    if export["status"] != "completed":
+        error = export.get("error") or {"code": export["status"], "message": "export failed"}
+        console.print(f"[red]error:[/red] {error['code']}: {error['message']}", soft_wrap=True)
+        raise typer.Exit(1)
+    with requests.get(export["download_url"], stream=True, timeout=600) as got:
+        got.raise_for_status()
+        if out is None:
+            for chunk in got.iter_content(1024 * 1024):
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+            return
+        with out.open("wb") as handle:
+            for chunk in got.iter_content(1024 * 1024):
+                handle.write(chunk)
+    console.print(f"wrote {out}: {export['rows']:,} leads, {export['bytes']:,} bytes")
+
+
+def _follow_export(api: LeadpipeApi, export: dict[str, Any], leads: int) -> dict[str, Any]:
+    """Poll the export until it finishes: leads read (of the list's), then rows converted."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("reading leads", total=leads or None)
+        while export["status"] == "running":
+            api.pause(0.5)
+            export = api.call("GET", f"/exports/{export['id']}")
+            if export["converted_rows"]:
+                progress.update(task, description=f"writing {export['format']}",
+                                total=export["rows"], completed=export["converted_rows"])
+            else:
+                progress.update(task, completed=min(export["rows"], leads or export["rows"]))
+    return export
 
 
 @app.command("errors")
