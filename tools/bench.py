@@ -270,6 +270,8 @@ def main() -> None:
     parser.add_argument("--skip-verification", action="store_true")
     parser.add_argument("--skip-sync", action="store_true")
     parser.add_argument("--sync-contacts", type=int, default=50_000)
+    parser.add_argument("--skip-exports", action="store_true")
+    parser.add_argument("--export-leads", type=int, default=1_000_000)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results: list[tuple[str, str, str, str]] = []
@@ -365,6 +367,11 @@ def main() -> None:
                             f"{path.stat().st_size / 1e6:,.0f} MB, {rows:,} rows",
                             "target <= 150 MB, flat as the file grows"))
             print(results[-1], flush=True)
+
+    if not args.skip_exports:  # issue 12: an export of 1M leads (tools/bench_exports.py)
+        from tools.bench_exports import run as export_rows  # noqa: PLC0415
+
+        results += export_rows(args.export_leads)
 
     print()
     print(f"make bench, {time.strftime('%Y-%m-%d')}")
