@@ -27,6 +27,7 @@ from chalicelib.services.import_watchdog import ImportWatchdog, StallLimits
 from chalicelib.services.imports import ImportService
 from chalicelib.services.jobs import JobRunner
 from chalicelib.services.lead_batches import LeadBatches
+from chalicelib.services.lead_search import LeadSearch
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
 from chalicelib.services.rate_limit import RateLimiter
@@ -71,6 +72,7 @@ def build_services(settings: Settings) -> Services:
     from chalicelib.adapters.dynamo_external_ids import DynamoExternalIds  # noqa: PLC0415
     from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
     from chalicelib.adapters.dynamo_lead_batches import DynamoLeadBatches  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_lead_queries import DynamoLeadIndex  # noqa: PLC0415
     from chalicelib.adapters.dynamo_rate_counter import DynamoRateCounter  # noqa: PLC0415
     from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
     from chalicelib.adapters.dynamo_syncs import DynamoSyncs  # noqa: PLC0415
@@ -102,8 +104,9 @@ def build_services(settings: Settings) -> Services:
         lookup_seconds=4 * dns.timeout_seconds * (dns.retries + 1),
         concurrency=dns.concurrency, metrics=metrics)
     lead_batch_store = DynamoLeadBatches()
+    search = LeadSearch(repo, DynamoLeadIndex())
     leads = LeadService(repo, lead_batch_store, lists, queue, verification,
-                        budget_seconds=budget, outbox=StatusOutbox(queue))
+                        budget_seconds=budget, search=search, outbox=StatusOutbox(queue))
     lead_batches = LeadBatches(lead_batch_store, lists, queue, verification,
                                budget_seconds=budget, max_batch=settings.max_batch_leads)
     import_store = DynamoImports()

@@ -41,6 +41,25 @@ class UpdateCancelled(RuntimeError):
     """A lead-update transaction cancelled by a conflict, not a changed lead: retry later."""
 
 
+def read_leads(client: Any, table: str, lst: LeadList,
+               lead_ids: Sequence[str]) -> dict[str, Lead]:
+    """The leads that exist among `lead_ids`, read consistently, 100 a request."""
+    keys = [(shard_pk(lst.id, shard_of(i, lst.shards)), f"L#{i}")
+            for i in dict.fromkeys(lead_ids)]
+    found: dict[str, Lead] = {}
+    for start in range(0, len(keys), BATCH_GET_KEYS):
+        request = {table: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}}
+                                    for pk, sk in keys[start:start + BATCH_GET_KEYS]],
+                           "ConsistentRead": True}}
+        while request:
+            response = client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(table, []):
+                lead = _lead_from_model(LeadModel.from_raw_data(item))
+                found[lead.id] = lead
+            request = response.get("UnprocessedKeys") or {}
+    return found
+
+
 class ImportLeadWrites(LowLevelTable):
     def save_leads(self, lst: LeadList, leads: Sequence[Lead]) -> list[SaveOutcome]:
         """Claim each lead's identity and store the winners; one outcome per lead.
@@ -160,20 +179,7 @@ class ImportLeadWrites(LowLevelTable):
 
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]:
         """The leads that exist among `lead_ids`, read consistently, by id."""
-        keys = [(shard_pk(lst.id, shard_of(i, lst.shards)), f"L#{i}")
-                for i in dict.fromkeys(lead_ids)]
-        found: dict[str, Lead] = {}
-        for start in range(0, len(keys), BATCH_GET_KEYS):
-            request = {self._table: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}}
-                                              for pk, sk in keys[start:start + BATCH_GET_KEYS]],
-                                     "ConsistentRead": True}}
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self._table, []):
-                    lead = _lead_from_model(LeadModel.from_raw_data(item))
-                    found[lead.id] = lead
-                request = response.get("UnprocessedKeys") or {}
-        return found
+        return read_leads(self.client, self._table, lst, lead_ids)
 
     def update_leads(self, lst: LeadList, updates: Sequence[LeadUpdate]) -> list[bool]:
         """Write each update if its lead is still at `before.version`; False where not.

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.lead import Lead
+from chalicelib.domain.lead_index import SOURCE_KINDS, source_kind
 from chalicelib.domain.statuses import EMAIL_STATUSES, LEAD_STATUSES
 
 MAX_FILTER_LENGTH = 200
@@ -19,6 +20,7 @@ class LeadFilter:
     status: str | None = None
     email_status: str | None = None
     tag: str | None = None
+    source: str | None = None  # api, file, google_sheets, hubspot, salesforce
     company: str | None = None
     job_title: str | None = None
     location: str | None = None
@@ -45,6 +47,9 @@ class LeadFilter:
         if values.get("email_status") and values["email_status"] not in EMAIL_STATUSES:
             errors.append(FieldError("email_status", "invalid_email_status",
                                      "Unknown email status"))
+        if values.get("source") and values["source"] not in SOURCE_KINDS:
+            errors.append(FieldError("source", "invalid_source",
+                                     "source must be one of " + ", ".join(SOURCE_KINDS)))
         if errors:
             raise ValidationFailed(errors)
         return cls(**values)
@@ -59,6 +64,8 @@ class LeadFilter:
         if self.email_status and lead.email_status != self.email_status:
             return False
         if self.tag and self.tag.casefold() not in {t.casefold() for t in lead.tags}:
+            return False
+        if self.source and source_kind(lead) != self.source:
             return False
         for name in ("company", "job_title", "location"):
             wanted = getattr(self, name)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import Blueprint, Response
 
 from chalicelib.bootstrap import services
+from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.entrypoints.http_support import (
     BODY_CONTENT_TYPES,
@@ -17,8 +20,8 @@ from chalicelib.entrypoints.http_support import (
 )
 
 api = Blueprint(__name__)
-LEAD_QUERY = {"q", "status", "email_status", "tag", "company", "job_title", "location",
-              "limit", "cursor"}
+LEAD_QUERY = {"q", "status", "email_status", "tag", "source", "company", "job_title",
+              "location", "limit", "cursor", "count"}
 PAGE_QUERY = {"limit", "cursor"}
 
 
@@ -145,11 +148,32 @@ def search_leads(list_id: str) -> Response:
     workspace = workspace_of(request)
     params = query(request, LEAD_QUERY)
     limit, cursor = page_args(params)
+    want_count = _flag(params.get("count"), "count")
     lead_filter = LeadFilter.parse({k: v for k, v in params.items()
-                                    if k not in ("limit", "cursor")})
-    items, next_cursor = services().leads.search(workspace, list_id, lead_filter, limit, cursor)
-    return json_response({"items": [lead.to_api() for lead in items],
-                          "next_cursor": next_cursor})
+                                    if k not in ("limit", "cursor", "count")})
+    items, next_cursor, count = services().leads.search(workspace, list_id, lead_filter,
+                                                        limit, cursor, count=want_count)
+    body: dict[str, Any] = {"items": [lead.to_api() for lead in items],
+                            "next_cursor": next_cursor}
+    if want_count:
+        # null: more candidates than a request reads (lead_search.MAX_COUNTED).
+        body["count"] = count
+    return json_response(body)
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value in (None, "", "false", "0"):
+        return False
+    if value in ("true", "1"):
+        return True
+    raise BadRequest(f"{name} must be true or false", code="invalid_parameter")
+
+
+@api.route("/lists/{list_id}/stats", methods=["GET"])
+@handles_errors
+def list_stats(list_id: str) -> Response:
+    workspace = workspace_of(api.current_request)
+    return json_response(services().leads.stats(workspace, list_id))
 
 
 @api.route("/lists/{list_id}/leads/bulk", methods=["POST"], content_types=BODY_CONTENT_TYPES)

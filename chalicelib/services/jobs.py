@@ -77,5 +77,5 @@ class JobRunner:
             if request.lead_ids is not None:
                 self._leads.continue_bulk_ids(lst, request, deadline=deadline)
                 return
-            position = LeadPosition.decode(job.position, lst.shards)
-            self._leads.continue_bulk(lst, request, position, deadline=deadline)
+            # The position is a search cursor (an index position or a list walk's).
+            self._leads.continue_bulk(lst, request, job.position or None, deadline=deadline)

@@ -16,7 +16,7 @@ from chalicelib.domain.activity import (
 from chalicelib.domain.bulk import BulkRequest, parse_bulk_request
 from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.csv_export import iter_csv
-from chalicelib.domain.cursor import LeadPosition, decode_cursor, encode_cursor
+from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import (
     BadRequest,
     Conflict,
@@ -29,6 +29,7 @@ from chalicelib.domain.lead import Lead, check_identity, fresh_email_status, par
 from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.lead_batches import new_lead
+from chalicelib.services.lead_search import LeadSearch
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import (
     JobQueue,
@@ -39,9 +40,6 @@ from chalicelib.services.ports import (
 )
 from chalicelib.services.status_outbox import StatusOutbox
 
-# A search that matches rarely must not read a whole 1M-lead list in one
-# request: past this many leads examined it returns what it has and a cursor.
-MAX_EXAMINED_PER_PAGE = 5000
 MAX_EXPORT_LEADS = 20_000  # keeps the CSV under Lambda's 6 MB response limit
 BULK_READ = 100  # BatchGetItem's limit
 
@@ -49,8 +47,10 @@ BULK_READ = 100  # BatchGetItem's limit
 class LeadService:
     def __init__(self, repo: Repository, batches: LeadBatchStore, lists: ListService,
                  jobs: JobQueue, verification: VerificationRequests, *,
-                 budget_seconds: float, outbox: StatusOutbox | None = None) -> None:
+                 budget_seconds: float, search: LeadSearch,
+                 outbox: StatusOutbox | None = None) -> None:
         self._repo = repo
+        self._search = search
         self._batches = batches
         self._lists = lists
         self._jobs = jobs
@@ -79,18 +79,16 @@ class LeadService:
         return lead
 
     def search(self, workspace: str, list_id: str, lead_filter: LeadFilter, limit: int,
-               cursor: str | None) -> tuple[list[Lead], str | None]:
+               cursor: str | None, *, count: bool = False,
+               ) -> tuple[list[Lead], str | None, int | None]:
+        """A page of matching leads, the cursor after it, and (if asked) how many match."""
         lst = self._lists.get(workspace, list_id)
-        start = LeadPosition.decode(cursor, lst.shards) if cursor else None
-        items: list[Lead] = []
-        position = start
-        walk = self._repo.walk_leads(lst, start, page_size=min(500, limit * 5))
-        for examined, (lead, position) in enumerate(walk, start=1):
-            if lead_filter.matches(lead):
-                items.append(lead)
-            if len(items) >= limit or examined >= MAX_EXAMINED_PER_PAGE:
-                return items, position.encode()
-        return items, None
+        items, next_cursor = self._search.page(lst, lead_filter, limit, cursor)
+        total = self._search.count(lst, lead_filter) if count else None
+        return items, next_cursor, total
+
+    def stats(self, workspace: str, list_id: str) -> dict[str, Any]:
+        return self._search.stats(self._lists.get(workspace, list_id))
 
     # --- edit ---------------------------------------------------------------
     def update(self, workspace: str, list_id: str, lead_id: str,
@@ -168,7 +166,7 @@ class LeadService:
         with self._writing_back():
             return self._bulk_ids(lst, request, deadline)
 
-    def continue_bulk(self, lst: LeadList, request: BulkRequest, start: LeadPosition | None,
+    def continue_bulk(self, lst: LeadList, request: BulkRequest, start: str | None,
                       *, deadline: float) -> tuple[int, bool]:
         with self._writing_back():
             return self._bulk_filter(lst, request, start, deadline)
@@ -227,16 +225,16 @@ class LeadService:
                 affected += 1
         return affected
 
-    def _bulk_filter(self, lst: LeadList, request: BulkRequest, start: LeadPosition | None,
+    def _bulk_filter(self, lst: LeadList, request: BulkRequest, start: str | None,
                      deadline: float) -> tuple[int, bool]:
         lead_filter = request.filter or LeadFilter()
         affected = 0
-        for lead, position in self._repo.walk_leads(lst, start):
-            if lead_filter.matches(lead) and self._apply_bulk(lst, request, lead):
+        for lead, position, matched in self._search.examine(lst, lead_filter, start):
+            if matched and self._apply_bulk(lst, request, lead):
                 affected += 1
             if time.monotonic() > deadline:
                 self._jobs.send(BulkJob(lst.workspace, lst.id, request.to_job(),
-                                        position.encode()).to_body())
+                                        position).to_body())
                 return affected, False
         return affected, True
 

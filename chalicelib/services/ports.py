@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import ShardTally
 from chalicelib.domain.lead_list import LeadList
+from chalicelib.domain.lead_query import Driver
 from chalicelib.domain.row_reader import Row
 from chalicelib.domain.tokens import TokenRecord
 
@@ -188,6 +190,15 @@ class RowSource(Protocol):
                   sample: bool) -> AbstractContextManager[Iterator[Row]]:
         """All rows, the header first; `sample` may stop after the first ones."""
         ...
+
+
+class LeadIndexReader(Protocol):
+    """A list's indexes (adapters/dynamo_lead_queries.py)."""
+
+    def index_page(self, lst: LeadList, driver: Driver, shard: int, after_sk: str | None,
+                   limit: int) -> tuple[list[str], bool]: ...
+    def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
+    def tallies(self, lst: LeadList) -> tuple[int, Counter[str]]: ...
 
 
 class LeadBatchStore(Protocol):

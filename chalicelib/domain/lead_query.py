@@ -1,0 +1,91 @@
+"""How a lead filter is answered: which index drives it, and where a page stands.
+
+A filter with an indexed criterion (status, email status, source, tag) walks
+that index shard by shard and reads only the leads it names; the other
+criteria are checked on the leads read (LeadFilter.matches). With several
+indexed criteria the one matching the fewest leads, by the list's tallies,
+drives. The cursor names the driver, so every page of one search walks the
+same index even if the counts move meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.domain.cursor import decode_cursor, encode_cursor
+from chalicelib.domain.errors import BadRequest
+from chalicelib.domain.lead_filter import LeadFilter
+from chalicelib.domain.lead_index import TALLY_PREFIX, tag_key
+
+INDEXED_FILTERS = ("status", "email_status", "source", "tag")
+
+
+@dataclass(frozen=True)
+class Driver:
+    """The index a search walks: a filter field and the value it asks for."""
+
+    field: str
+    value: str
+
+    @property
+    def tally(self) -> str:
+        value = tag_key(self.value) if self.field == "tag" else self.value
+        return TALLY_PREFIX[self.field] + value
+
+
+def candidates(lead_filter: LeadFilter) -> list[Driver]:
+    return [Driver(name, str(getattr(lead_filter, name))) for name in INDEXED_FILTERS
+            if getattr(lead_filter, name)]
+
+
+def choose(lead_filter: LeadFilter, tallies: Mapping[str, int]) -> Driver | None:
+    """The indexed criterion matching the fewest leads (ties: the first named)."""
+    options = candidates(lead_filter)
+    if not options:
+        return None
+    return min(options, key=lambda d: tallies.get(d.tally, 0))
+
+
+def exact_count(lead_filter: LeadFilter, tallies: Mapping[str, int],
+                total: int) -> int | None:
+    """The count the tallies alone give: no criterion, or one indexed criterion."""
+    set_fields = [k for k, v in lead_filter.as_dict().items() if v]
+    if not set_fields:
+        return total
+    options = candidates(lead_filter)
+    if len(set_fields) == 1 and len(options) == 1:
+        return max(0, tallies.get(options[0].tally, 0))
+    return None
+
+
+@dataclass(frozen=True)
+class IndexPosition:
+    """Where a driven walk stands: its driver, shard, and the last lead key consumed."""
+
+    driver: Driver
+    shard: int
+    sk: str | None = None
+
+    def encode(self) -> str:
+        return encode_cursor({"d": [self.driver.field, self.driver.value],
+                              "s": self.shard, "k": self.sk})
+
+    @classmethod
+    def decode(cls, cursor: str, lead_filter: LeadFilter, shards: int) -> IndexPosition:
+        data = decode_cursor(cursor)
+        driver, shard, sk = data.get("d"), data.get("s"), data.get("k")
+        valid = (isinstance(driver, list) and len(driver) == 2
+                 and all(isinstance(x, str) for x in driver)
+                 and Driver(driver[0], driver[1]) in candidates(lead_filter)
+                 and isinstance(shard, int) and not isinstance(shard, bool)
+                 and 0 <= shard < shards
+                 and (sk is None or (isinstance(sk, str) and sk.startswith("L#"))))
+        if not valid or not isinstance(driver, list) or not isinstance(shard, int):
+            raise BadRequest("cursor is not valid (or belongs to another filter)",
+                             code="invalid_cursor")
+        return cls(Driver(driver[0], driver[1]), shard, sk if isinstance(sk, str) else None)
+
+
+def is_driven_cursor(cursor: str) -> bool:
+    return "d" in decode_cursor(cursor)
