@@ -29,7 +29,7 @@ from chalicelib.adapters.dynamo_repository import (
 )
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
-from chalicelib.domain.lead_index import ShardTally, tags_removed_first
+from chalicelib.domain.lead_index import ShardTally, stepping_stones
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.ports import LeadUpdate, SaveOutcome
 
@@ -207,30 +207,30 @@ class ImportLeadWrites(LowLevelTable):
     def _shrunk(self, lst: LeadList, update: LeadUpdate) -> LeadUpdate:
         """An update too big for one transaction, after writing its first step.
 
-        The first step (the tags it drops) is a consistent lead of its own;
-        if it cannot be written (the lead changed), the update is returned
-        as it was and its version check fails as it would have.
+        Each step (the tags it drops, then the tags it adds) is a consistent
+        lead of its own; if one cannot be written (the lead changed), the
+        update is returned as it was and its version check fails as it would have.
         """
         if 3 + len(posting_ops(self._table, lst, update.before, update.after)) \
                 <= TRANSACTION_LIMIT:
             return update
-        step = tags_removed_first(update.before, update.after)
-        if step is None:
-            return update
-        step = step.with_changes({"version": update.before.version + 1},
-                                 updated_at=step.updated_at)
-        items = [{"Put": {
-            "TableName": self._table, "Item": _lead_to_model(step, lst.shards).serialize(),
-            "ConditionExpression": "#v = :v", "ExpressionAttributeNames": {"#v": "version"},
-            "ExpressionAttributeValues": {":v": {"N": str(update.before.version)}}}},
-            *posting_ops(self._table, lst, update.before, step)]
-        tally = ShardTally.empty()
-        tally.add(shard_of(step.id, lst.shards), update.before, step)
-        if self._transact(items + tally_updates(self._table, lst.id, tally)) is not None:
-            return update
-        after = update.after.with_changes({"version": step.version + 1},
+        before = update.before
+        for stone in stepping_stones(update.before, update.after):
+            step = stone.with_changes({"version": before.version + 1},
+                                      updated_at=stone.updated_at)
+            items = [{"Put": {
+                "TableName": self._table, "Item": _lead_to_model(step, lst.shards).serialize(),
+                "ConditionExpression": "#v = :v", "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {":v": {"N": str(before.version)}}}},
+                *posting_ops(self._table, lst, before, step)]
+            tally = ShardTally.empty()
+            tally.add(shard_of(step.id, lst.shards), before, step)
+            if self._transact(items + tally_updates(self._table, lst.id, tally)) is not None:
+                return update  # the lead changed: its version check fails as it would have
+            before = step
+        after = update.after.with_changes({"version": before.version + 1},
                                           updated_at=update.after.updated_at)
-        return LeadUpdate(step, after, update.activity)
+        return LeadUpdate(before, after, update.activity)
 
     def _update_group(self, lst: LeadList, updates: Sequence[LeadUpdate],
                       group: list[int]) -> set[int]:

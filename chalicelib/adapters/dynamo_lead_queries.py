@@ -2,6 +2,7 @@
 
     status / email status / source   GSI  ix_<field> = <list>#<shard>#<value>, sk L#<lead>
     tag                              posting item  TAG#<list>#<shard>#<tag>, sk L#<lead>
+    search word                      posting item  W#<list>#<shard>#<word[:2]>, sk <word>#L#<lead>
     tallies                          the shard counter items LEAD#<list>#<shard> / #COUNT
 """
 
@@ -15,7 +16,12 @@ from chalicelib.adapters.dynamo_import_leads import read_leads
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import COUNTER_SK, shard_pk
 from chalicelib.domain.lead import Lead
-from chalicelib.domain.lead_index import GSI_FOR_FILTER, gsi_value, tag_posting_pk
+from chalicelib.domain.lead_index import (
+    GSI_FOR_FILTER,
+    gsi_value,
+    tag_posting_pk,
+    word_posting_pk,
+)
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.lead_query import Driver
 from chalicelib.resources import STACK
@@ -27,13 +33,20 @@ BATCH_GET_KEYS = 100
 class DynamoLeadIndex(LowLevelTable):
     def index_page(self, lst: LeadList, driver: Driver, shard: int, after_sk: str | None,
                    limit: int) -> tuple[list[str], bool]:
-        """Lead ids of one shard's page of the driver's index, and whether more follow."""
+        """Keys (`L#<lead>`, or `<word>#L#<lead>`) of one shard's page of the
+        driver's index, and whether more follow."""
         kwargs: dict[str, Any] = {"TableName": self._table, "Limit": limit,
                                   "ProjectionExpression": "sk"}
         if driver.field == "tag":
             key = {"pk": {"S": tag_posting_pk(lst.id, shard, driver.value)}}
             kwargs.update(KeyConditionExpression="pk = :h", ConsistentRead=True,
                           ExpressionAttributeValues={":h": key["pk"]})
+        elif driver.field == "q":
+            key = {"pk": {"S": word_posting_pk(lst.id, shard, driver.value)}}
+            kwargs.update(KeyConditionExpression="pk = :h AND begins_with(sk, :w)",
+                          ConsistentRead=True,
+                          ExpressionAttributeValues={":h": key["pk"],
+                                                     ":w": {"S": driver.value}})
         else:
             attribute = GSI_FOR_FILTER[driver.field]
             key = {attribute: {"S": gsi_value(lst.id, shard, driver.value)},
@@ -45,8 +58,7 @@ class DynamoLeadIndex(LowLevelTable):
         if after_sk is not None:
             kwargs["ExclusiveStartKey"] = {**key, "sk": {"S": after_sk}}
         response = self.client.query(**kwargs)
-        ids = [item["sk"]["S"][2:] for item in response["Items"]]
-        return ids, "LastEvaluatedKey" in response
+        return [item["sk"]["S"] for item in response["Items"]], "LastEvaluatedKey" in response
 
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]:
         return read_leads(self.client, self._table, lst, lead_ids)

@@ -42,7 +42,7 @@ from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.errors import Conflict, DuplicateLead
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
-from chalicelib.domain.lead_index import index_attributes, tags_removed_first
+from chalicelib.domain.lead_index import index_attributes, stepping_stones
 from chalicelib.domain.lead_list import LeadList
 
 
@@ -253,13 +253,13 @@ class DynamoRepository(LowLevelTable):
                     activities: list[Activity]) -> Lead:
         """Save `after` if nobody changed the lead since `before` was read.
 
-        A change too big for one transaction (up to 50 tags out and 50 in)
-        goes in two, each a consistent lead: first the tags it removes, then
-        the rest with the activity.
+        A change too big for one transaction with its postings (up to 50 tags
+        out and 50 in, and its words) goes in steps, each a consistent lead:
+        the tags it removes, the tags it adds, then the rest with the activity.
         """
-        step = tags_removed_first(before, after)
-        if step is not None and self._transaction_size(lst, before, after, activities) > 100:
-            before = self.update_lead(lst, before, step, [])
+        if self._transaction_size(lst, before, after, activities) > 100:
+            for stone in stepping_stones(before, after):
+                before = self.update_lead(lst, before, stone, [])
         saved = after.with_changes({"version": before.version + 1}, updated_at=after.updated_at)
         old_id = before.identity_value(lst.identity)
         new_id = saved.identity_value(lst.identity)

@@ -9,6 +9,7 @@ from typing import Any
 from chalicelib.domain.errors import FieldError, ValidationFailed
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import SOURCE_KINDS, source_kind
+from chalicelib.domain.search_words import matches_query
 from chalicelib.domain.statuses import EMAIL_STATUSES, LEAD_STATUSES
 
 MAX_FILTER_LENGTH = 200
@@ -71,18 +72,7 @@ class LeadFilter:
             wanted = getattr(self, name)
             if wanted and wanted.casefold() not in (getattr(lead, name) or "").casefold():
                 return False
-        if self.q:
-            haystack = " ".join(
-                v for v in (
-                    lead.first_name, lead.last_name, lead.email, lead.company,
-                    lead.job_title, lead.location,
-                ) if v
-            )
-            full_name = f"{lead.first_name or ''} {lead.last_name or ''}"
-            needle = self.q.casefold()
-            if needle not in haystack.casefold() and needle not in full_name.casefold():
-                return False
-        return True
+        return not self.q or matches_query(lead, self.q)
 
     def as_dict(self) -> dict[str, str]:
         return {f.name: getattr(self, f.name) for f in fields(self)

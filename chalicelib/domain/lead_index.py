@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from chalicelib.domain.lead import Lead
+from chalicelib.domain.search_words import lead_words
 
 # The filter each sparse GSI answers, by its key attribute on the lead item
 # (the indexes themselves are declared in chalicelib/resources.py).
@@ -78,9 +79,22 @@ def tag_posting_pk(list_id: str, shard: int, tag: str) -> str:
     return f"TAG#{list_id}#{shard:03d}#{tag_key(tag)}"
 
 
+def word_posting_pk(list_id: str, shard: int, word: str) -> str:
+    # Words are grouped by their first two characters: a prefix query reads
+    # one group, and no group holds a whole shard's words.
+    return f"W#{list_id}#{shard:03d}#{word[:2]}"
+
+
+def word_sk(word: str, lead_id: str) -> str:
+    return f"{word}#L#{lead_id}"
+
+
 def postings(lead: Lead, shard: int) -> frozenset[Posting]:
-    return frozenset(Posting(tag_posting_pk(lead.list_id, shard, tag), f"L#{lead.id}")
-                     for tag in lead.tags)
+    tags = {Posting(tag_posting_pk(lead.list_id, shard, tag), f"L#{lead.id}")
+            for tag in lead.tags}
+    words = {Posting(word_posting_pk(lead.list_id, shard, word), word_sk(word, lead.id))
+             for word in lead_words(lead)}
+    return frozenset(tags | words)
 
 
 def posting_changes(before: Lead | None, after: Lead | None,
@@ -91,17 +105,19 @@ def posting_changes(before: Lead | None, after: Lead | None,
     return sorted(new - old), sorted(old - new)
 
 
-def tags_removed_first(before: Lead, after: Lead) -> Lead | None:
-    """`before` without the tags `after` drops, or None if it drops none.
-
-    A change of up to 50 tags out and 50 in does not fit one transaction
-    with its postings: it is written as this lead first, then `after`.
-    """
-    kept = {tag_key(t) for t in after.tags}
-    step = tuple(t for t in before.tags if tag_key(t) in kept)
-    if step == before.tags:
-        return None
-    return before.with_changes({"tags": step}, updated_at=after.updated_at)
+def stepping_stones(before: Lead, after: Lead) -> list[Lead]:
+    """Consistent leads between `before` and `after`, for a change too big for
+    one transaction with its postings (up to 50 tags out and 50 in, and every
+    word changed): first the tags it drops, then the tags it adds; the rest
+    of the change (its words, its activity) is the last step."""
+    kept = tuple(t for t in before.tags if tag_key(t) in {tag_key(x) for x in after.tags})
+    stones: list[Lead] = []
+    current = before
+    for tags in (kept, after.tags):
+        if tags != current.tags:
+            current = current.with_changes({"tags": tags}, updated_at=after.updated_at)
+            stones.append(current)
+    return stones
 
 
 def tallies(lead: Lead) -> Counter[str]:

@@ -1,6 +1,7 @@
 """How a lead filter is answered: which index drives it, and where a page stands.
 
-A filter with an indexed criterion (status, email status, source, tag) walks
+A filter with an indexed criterion (status, email status, source, tag, or a
+search word of two characters or more) walks
 that index shard by shard and reads only the leads it names; the other
 criteria are checked on the leads read (LeadFilter.matches). With several
 indexed criteria the one matching the fewest leads, by the list's tallies,
@@ -17,6 +18,7 @@ from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import BadRequest
 from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_index import TALLY_PREFIX, tag_key
+from chalicelib.domain.search_words import driving_word
 
 INDEXED_FILTERS = ("status", "email_status", "source", "tag")
 
@@ -28,6 +30,12 @@ class Driver:
     field: str
     value: str
 
+    def valid_sk(self, sk: str) -> bool:
+        """Whether `sk` is a key of this driver's index (a cursor's last key)."""
+        if self.field == "q":
+            return sk.startswith(self.value) and "#L#" in sk
+        return sk.startswith("L#")
+
     @property
     def tally(self) -> str:
         value = tag_key(self.value) if self.field == "tag" else self.value
@@ -35,8 +43,17 @@ class Driver:
 
 
 def candidates(lead_filter: LeadFilter) -> list[Driver]:
-    return [Driver(name, str(getattr(lead_filter, name))) for name in INDEXED_FILTERS
-            if getattr(lead_filter, name)]
+    options = [Driver(name, str(getattr(lead_filter, name))) for name in INDEXED_FILTERS
+               if getattr(lead_filter, name)]
+    word = driving_word(lead_filter.q) if lead_filter.q else None
+    if word is not None:
+        options.append(Driver("q", word))
+    return options
+
+
+# A word typed into the search box is taken to match about this many leads:
+# an indexed filter with fewer drives instead (there is no tally per word).
+ASSUMED_WORD_MATCHES = 1000
 
 
 def choose(lead_filter: LeadFilter, tallies: Mapping[str, int]) -> Driver | None:
@@ -44,7 +61,8 @@ def choose(lead_filter: LeadFilter, tallies: Mapping[str, int]) -> Driver | None
     options = candidates(lead_filter)
     if not options:
         return None
-    return min(options, key=lambda d: tallies.get(d.tally, 0))
+    return min(options, key=lambda d: ASSUMED_WORD_MATCHES if d.field == "q"
+               else tallies.get(d.tally, 0))
 
 
 def exact_count(lead_filter: LeadFilter, tallies: Mapping[str, int],
@@ -53,7 +71,7 @@ def exact_count(lead_filter: LeadFilter, tallies: Mapping[str, int],
     set_fields = [k for k, v in lead_filter.as_dict().items() if v]
     if not set_fields:
         return total
-    options = candidates(lead_filter)
+    options = [d for d in candidates(lead_filter) if d.field != "q"]  # no word tallies
     if len(set_fields) == 1 and len(options) == 1:
         return max(0, tallies.get(options[0].tally, 0))
     return None
@@ -80,7 +98,8 @@ class IndexPosition:
                  and Driver(driver[0], driver[1]) in candidates(lead_filter)
                  and isinstance(shard, int) and not isinstance(shard, bool)
                  and 0 <= shard < shards
-                 and (sk is None or (isinstance(sk, str) and sk.startswith("L#"))))
+                 and (sk is None or (isinstance(sk, str)
+                                     and Driver(driver[0], driver[1]).valid_sk(sk))))
         if not valid or not isinstance(driver, list) or not isinstance(shard, int):
             raise BadRequest("cursor is not valid (or belongs to another filter)",
                              code="invalid_cursor")

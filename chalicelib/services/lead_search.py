@@ -24,6 +24,7 @@ from chalicelib.domain.lead_query import (
     exact_count,
     is_driven_cursor,
 )
+from chalicelib.domain.search_words import first_match
 from chalicelib.domain.statuses import EMAIL_STATUSES, LEAD_STATUSES
 from chalicelib.services.ports import LeadIndexReader, Repository
 
@@ -67,14 +68,19 @@ class LeadSearch:
         for shard in range(where.shard, lst.shards):
             more = True
             while more:
-                ids, more = self._index.index_page(lst, driver, shard, after, page_size)
+                keys, more = self._index.index_page(lst, driver, shard, after, page_size)
+                ids = [key.rpartition("L#")[2] for key in keys]
                 leads = self._index.get_leads(lst, ids) if ids else {}
-                for lead_id in ids:
-                    after = f"L#{lead_id}"
+                for key, lead_id in zip(keys, ids, strict=True):
+                    after = key
                     lead = leads.get(lead_id)  # gone since the index was read: skipped
-                    if lead is not None:
-                        cursor = IndexPosition(driver, shard, after).encode()
-                        yield lead, cursor, lead_filter.matches(lead)
+                    if lead is None:
+                        continue
+                    matched = lead_filter.matches(lead)
+                    if matched and driver.field == "q":
+                        # A lead with two words that begin so is listed at the first.
+                        matched = key.startswith(f"{first_match(lead, driver.value)}#L#")
+                    yield lead, IndexPosition(driver, shard, after).encode(), matched
             after = None
 
     def page(self, lst: LeadList, lead_filter: LeadFilter, limit: int,

@@ -30,7 +30,8 @@ def test_stats_count_every_status_source_and_tag(api: Api) -> None:
     assert {"tag": "cold", "count": 4} in stats["top_tags"]
     assert stats["distinct_tags"] == 2
     # AND a delete, an edit and a bulk action move them
-    first = api.get(f"/lists/{lid}/leads?status=contacted&limit=1").json_body["items"][0]
+    first = next(lead for lead in api.get(f"/lists/{lid}/leads?status=contacted").json_body[
+        "items"] if not lead["tags"])
     assert api.delete(f"/lists/{lid}/leads/{first['id']}").status_code == 204
     api.post(f"/lists/{lid}/leads/bulk", {"action": "set_status", "status": "replied",
                                           "filter": {"tag": "cold"}})
