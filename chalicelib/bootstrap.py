@@ -90,7 +90,9 @@ def build_services(settings: Settings) -> Services:
     metrics = EmfMetrics()
     queue = SqsJobQueue(settings.jobs_queue_name, settings.region)
     budget = settings.request_budget_seconds
-    lists = ListService(repo, queue, shards=settings.lead_shards, budget_seconds=budget)
+    lead_index = DynamoLeadIndex()
+    lists = ListService(repo, queue, shards=settings.lead_shards, budget_seconds=budget,
+                        index=lead_index, settle_seconds=settings.index_settle_seconds)
     dns = DnsSettings(nameservers=parse_nameservers(settings.dns_nameservers),
                       timeout_seconds=settings.dns_timeout_seconds, retries=settings.dns_retries,
                       concurrency=settings.dns_concurrency)
@@ -104,7 +106,7 @@ def build_services(settings: Settings) -> Services:
         lookup_seconds=4 * dns.timeout_seconds * (dns.retries + 1),
         concurrency=dns.concurrency, metrics=metrics)
     lead_batch_store = DynamoLeadBatches()
-    search = LeadSearch(repo, DynamoLeadIndex())
+    search = LeadSearch(repo, lead_index)
     leads = LeadService(repo, lead_batch_store, lists, queue, verification,
                         budget_seconds=budget, search=search, outbox=StatusOutbox(queue))
     lead_batches = LeadBatches(lead_batch_store, lists, queue, verification,

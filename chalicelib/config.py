@@ -20,6 +20,10 @@ class Settings:
     max_body_bytes: int
     max_batch_leads: int
     request_budget_seconds: float
+    # Before indexing a list's leads for newly filterable fields, wait until
+    # every writer that read the list before the change has finished (an API
+    # request, an import chunk: 120 s at most), so none writes without them.
+    index_settle_seconds: int
     max_upload_bytes: int
     upload_url_seconds: int
     chunk_rows: int
@@ -79,6 +83,7 @@ def get_settings() -> Settings:
         # Long operations (copy, purge, bulk by filter) work this long inside a
         # request, then hand the rest to the jobs queue.
         request_budget_seconds=float(os.environ.get("LEADPIPE_REQUEST_BUDGET_SECONDS", "5")),
+        index_settle_seconds=_int("LEADPIPE_INDEX_SETTLE_SECONDS", 150),
         # The seed products cap files at 10 MB; we stream, so this is a setting.
         max_upload_bytes=_int("LEADPIPE_MAX_UPLOAD_BYTES", 10 * 1024 * 1024),
         upload_url_seconds=_int("LEADPIPE_UPLOAD_URL_SECONDS", 900),

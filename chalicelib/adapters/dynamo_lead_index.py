@@ -10,10 +10,11 @@ domain/lead_index.py from the lead alone.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamo_models import COUNTER_SK, shard_pk
+from chalicelib.domain.custom_index import FilterableField
 from chalicelib.domain.ids import shard_of
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import Posting, ShardTally, posting_changes, postings
@@ -30,19 +31,27 @@ def posting_ops(table: str, lst: LeadList, before: Lead | None,
     lead = after if after is not None else before
     if lead is None:
         return []
-    puts, deletes = posting_changes(before, after, shard_of(lead.id, lst.shards))
+    puts, deletes = posting_changes(before, after, shard_of(lead.id, lst.shards),
+                                    lst.filterable_fields)
     return ([{"Put": {"TableName": table, "Item": _key(p)}} for p in puts]
             + [{"Delete": {"TableName": table, "Key": _key(p)}} for p in deletes])
 
 
 def posting_puts(lst: LeadList, leads: Iterable[Lead]) -> list[dict[str, Any]]:
     """Items to batch-write beside new leads (idempotent: a redelivery puts them again)."""
-    return [_key(p) for lead in leads for p in sorted(postings(lead, shard_of(lead.id,
-                                                                             lst.shards)))]
+    return [_key(p) for lead in leads
+            for p in sorted(postings(lead, shard_of(lead.id, lst.shards),
+                                     lst.filterable_fields))]
 
 
-def posting_keys(lead: Lead, shard: int) -> list[tuple[str, str]]:
-    return [(p.pk, p.sk) for p in sorted(postings(lead, shard))]
+def posting_keys(lead: Lead, shard: int,
+                 fields: Sequence[FilterableField] = ()) -> list[tuple[str, str]]:
+    """Every posting a lead may have, for the purge: with the words of *all* its
+    custom fields, so words of a text field unmarked meanwhile go too."""
+    every_text = tuple(FilterableField(k, "text", 0, True) for k in lead.custom_fields
+                       if k not in {f.key for f in fields})
+    keys = postings(lead, shard, fields) | postings(lead, shard, every_text)
+    return [(p.pk, p.sk) for p in sorted(keys)]
 
 
 def counter_update(table: str, list_id: str, shard: int, leads: int,

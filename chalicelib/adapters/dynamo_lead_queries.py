@@ -3,6 +3,8 @@
     status / email status / source   GSI  ix_<field> = <list>#<shard>#<value>, sk L#<lead>
     tag                              posting item  TAG#<list>#<shard>#<tag>, sk L#<lead>
     search word                      posting item  W#<list>#<shard>#<word[:2]>, sk <word>#L#<lead>
+    filterable custom field          posting item  CF#<list>#<shard>#<key>#<generation>,
+                                                   sk <sortable value>#L#<lead>
     tallies                          the shard counter items LEAD#<list>#<shard> / #COUNT
 """
 
@@ -13,12 +15,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamo_import_leads import read_leads
+from chalicelib.adapters.dynamo_lead_index import pack
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import COUNTER_SK, shard_pk
+from chalicelib.domain.custom_index import FilterableField
+from chalicelib.domain.ids import shard_of
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import (
     GSI_FOR_FILTER,
+    Posting,
     gsi_value,
+    postings,
     tag_posting_pk,
     word_posting_pk,
 )
@@ -28,6 +35,18 @@ from chalicelib.resources import STACK
 
 _INDEX_NAME = {index.partition_key: index.name for index in STACK.table.indexes}
 BATCH_GET_KEYS = 100
+
+
+def _range(lo: str, hi: str) -> tuple[str, dict[str, Any]]:
+    """Key condition on `<encoded value>#L#<lead>` sort keys for lo <= value <= hi."""
+    top = hi + "#\uffff"  # every key of the value `hi`
+    if lo and lo == hi:
+        return " AND begins_with(sk, :lo)", {":lo": {"S": lo + "#"}}
+    if lo and hi:
+        return " AND sk BETWEEN :lo AND :hi", {":lo": {"S": lo}, ":hi": {"S": top}}
+    if lo:
+        return " AND sk >= :lo", {":lo": {"S": lo}}
+    return " AND sk <= :hi", {":hi": {"S": top}}
 
 
 class DynamoLeadIndex(LowLevelTable):
@@ -47,6 +66,11 @@ class DynamoLeadIndex(LowLevelTable):
                           ConsistentRead=True,
                           ExpressionAttributeValues={":h": key["pk"],
                                                      ":w": {"S": driver.value}})
+        elif driver.field == "cf":
+            key = {"pk": {"S": f"CF#{lst.id}#{shard:03d}#{driver.value}"}}
+            condition, values = _range(driver.lo, driver.hi)
+            kwargs.update(KeyConditionExpression="pk = :h" + condition, ConsistentRead=True,
+                          ExpressionAttributeValues={":h": key["pk"], **values})
         else:
             attribute = GSI_FOR_FILTER[driver.field]
             key = {attribute: {"S": gsi_value(lst.id, shard, driver.value)},
@@ -82,3 +106,69 @@ class DynamoLeadIndex(LowLevelTable):
                             tallies[name] += int(value["N"])
                 request = response.get("UnprocessedKeys") or {}
         return total, tallies
+
+    def index_existing(self, lst: LeadList, leads: Sequence[Lead],
+                       before: Sequence[FilterableField]) -> list[str]:
+        """Take each lead's postings from what the fields `before` gave to what
+        the list's fields give now, if the lead is still at the version read;
+        the ids of leads that changed meanwhile (read them again).
+
+        One transaction a group: a ConditionCheck on each lead's version and
+        its posting puts and deletes, so a posting is never written for a
+        value the lead no longer holds.
+        """
+        work: list[tuple[Lead, list[dict[str, Any]]]] = []
+        for lead in leads:
+            shard = shard_of(lead.id, lst.shards)
+            now = postings(lead, shard, lst.filterable_fields)
+            was = postings(lead, shard, before)
+            ops = [{"Put": {"TableName": self._table, "Item": _item(p)}}
+                   for p in sorted(now - was)]
+            ops += [{"Delete": {"TableName": self._table, "Key": _item(p)}}
+                    for p in sorted(was - now)]
+            if ops:
+                work.append((lead, ops))
+        changed: list[str] = []
+        for group in pack((1 + len(ops), 0) for _, ops in work):
+            items: list[dict[str, Any]] = []
+            owner: dict[int, str] = {}
+            for i in group:
+                lead, ops = work[i]
+                owner[len(items)] = lead.id
+                items.append({"ConditionCheck": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": shard_pk(lst.id, shard_of(lead.id, lst.shards))},
+                            "sk": {"S": f"L#{lead.id}"}},
+                    "ConditionExpression": "#v = :v", "ExpressionAttributeNames": {"#v": "version"},
+                    "ExpressionAttributeValues": {":v": {"N": str(lead.version)}}}})
+                items.extend(ops)
+            while items:
+                failed = self._transact(items)
+                if failed is None:
+                    break
+                stale = {owner[n] for n in failed if n in owner}
+                if not stale:
+                    raise RuntimeError("indexing transaction cancelled by a conflict")
+                changed.extend(stale)
+                items, owner = _without(items, owner, stale)
+        return changed
+
+
+def _item(p: Posting) -> dict[str, Any]:
+    return {"pk": {"S": p.pk}, "sk": {"S": p.sk}}
+
+
+def _without(items: list[dict[str, Any]], owner: dict[int, str],
+             leads: set[str]) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """The transaction items minus those of `leads` (each lead's check, then its puts)."""
+    kept: list[dict[str, Any]] = []
+    kept_owner: dict[int, str] = {}
+    current = ""
+    for n, item in enumerate(items):
+        current = owner.get(n, current)
+        if current in leads:
+            continue
+        if n in owner:
+            kept_owner[len(kept)] = current
+        kept.append(item)
+    return kept, kept_owner

@@ -57,6 +57,8 @@ class ListModel(_Table):
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
     copy_status = UnicodeAttribute(null=True)
+    # {"fields": [FilterableField records], "next": n, "history": ["key#gen", ...]}
+    filterable = JSONAttribute(null=True)
 
 
 class LeadModel(_Table):

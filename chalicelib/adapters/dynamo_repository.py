@@ -9,7 +9,7 @@ happen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -39,6 +39,7 @@ from chalicelib.adapters.dynamo_models import (
 )
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.cursor import LeadPosition
+from chalicelib.domain.custom_index import FilterableField
 from chalicelib.domain.errors import Conflict, DuplicateLead
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
@@ -129,6 +130,10 @@ def _list_from_model(m: ListModel) -> LeadList:
         created_at=m.created_at,
         updated_at=m.updated_at,
         copy_status=m.copy_status,
+        filterable_fields=tuple(FilterableField.from_record(f)
+                                for f in (m.filterable or {}).get("fields", [])),
+        next_generation=int((m.filterable or {}).get("next", 1)),
+        field_history=tuple(str(h) for h in (m.filterable or {}).get("history", [])),
     )
 
 
@@ -171,6 +176,9 @@ class DynamoRepository(LowLevelTable):
             pk, sk, list_id=lst.id, workspace=lst.workspace, name=lst.name,
             identity=lst.identity, default_region=lst.default_region, shards=lst.shards,
             created_at=lst.created_at, updated_at=lst.updated_at, copy_status=lst.copy_status,
+            filterable={"fields": [f.to_record() for f in lst.filterable_fields],
+                        "next": lst.next_generation, "history": list(lst.field_history)}
+            if lst.filterable_fields or lst.field_history else None,
         )
 
     def get_list(self, workspace: str, list_id: str) -> LeadList | None:
@@ -351,8 +359,16 @@ class DynamoRepository(LowLevelTable):
         return items, (last["sk"]["S"] if last else None)
 
     # --- purge --------------------------------------------------------------
+    def purge_postings_page(self, pk: str, page_size: int = 100) -> int:
+        """Delete up to one page of a posting partition; returns items deleted."""
+        items: list[Any] = list(_Table.query(pk, limit=page_size))
+        with _Table.batch_write() as batch:
+            for item in items:
+                batch.delete(_Table(pk, item.sk))
+        return len(items)
+
     def purge_shard_page(self, list_id: str, identity: str, shard: int,
-                         page_size: int = 100) -> int:
+                         fields: Sequence[FilterableField] = (), page_size: int = 100) -> int:
         """Delete up to one page of a deleted list's shard; returns items deleted.
 
         Deleting from the head of the shard each time makes the purge resumable
@@ -370,7 +386,7 @@ class DynamoRepository(LowLevelTable):
                 if value:
                     keys.append(claim_key(list_id, fingerprint(value)))
                 # Postings live under their own keys: found from the lead.
-                keys.extend(posting_keys(_lead_from_model(model), shard))
+                keys.extend(posting_keys(_lead_from_model(model), shard, fields))
         with _Table.batch_write() as batch:
             for item_pk, item_sk in keys:
                 batch.delete(_Table(item_pk, item_sk))

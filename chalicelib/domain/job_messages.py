@@ -22,10 +22,34 @@ class PurgeListJob:
     workspace: str
     identity: str
     shards: int
+    # The list's filterable fields (records) and every "key#generation" it
+    # ever had: their postings are found from the leads, or by their keys.
+    fields: tuple[Mapping[str, Any], ...] = ()
+    field_history: tuple[str, ...] = ()
 
     def to_body(self) -> dict[str, Any]:
         return {"type": "purge_list", "list_id": self.list_id, "workspace": self.workspace,
-                "identity": self.identity, "shards": self.shards}
+                "identity": self.identity, "shards": self.shards,
+                "fields": [dict(f) for f in self.fields],
+                "field_history": list(self.field_history)}
+
+
+@dataclass(frozen=True)
+class IndexFieldsJob:
+    """Index a list's existing leads for newly filterable fields (their
+    generations), and take out the words of text fields no longer filterable
+    (`dropped`, as records), from `position`."""
+
+    workspace: str
+    list_id: str
+    generations: tuple[int, ...]
+    position: str | None
+    dropped: tuple[Mapping[str, Any], ...] = ()
+
+    def to_body(self) -> dict[str, Any]:
+        return {"type": "index_fields", "workspace": self.workspace, "list_id": self.list_id,
+                "generations": list(self.generations), "position": self.position,
+                "dropped": [dict(d) for d in self.dropped]}
 
 
 @dataclass(frozen=True)
@@ -104,7 +128,8 @@ class ExportJob:
                 "part": self.part, "position": self.position}
 
 
-Job = PurgeListJob | CopyListJob | BulkJob | BatchInsertJob | StatusWritebackJob | ExportJob
+Job = (PurgeListJob | CopyListJob | BulkJob | BatchInsertJob | StatusWritebackJob | ExportJob
+       | IndexFieldsJob)
 
 
 def _batch_items(raw: Any) -> tuple[tuple[int, str, Mapping[str, Any]], ...]:
@@ -121,8 +146,26 @@ def parse_job(body: Mapping[str, Any]) -> Job:
         shards = body.get("shards")
         if not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
             raise DropMessage("job has no shards", details={"field": "shards"})
+        fields = body.get("fields") or []
+        history = body.get("field_history") or []
+        if not isinstance(fields, list) or not all(isinstance(f, dict) for f in fields) \
+                or not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+            raise DropMessage("job has malformed fields", details={"field": "fields"})
         return PurgeListJob(required_str(body, "list_id"), required_str(body, "workspace"),
-                            required_str(body, "identity"), shards)
+                            required_str(body, "identity"), shards, tuple(fields),
+                            tuple(history))
+    if kind == "index_fields":
+        generations = body.get("generations")
+        position = body.get("position")
+        dropped = body.get("dropped") or []
+        if not isinstance(generations, list) or not all(
+                isinstance(g, int) and not isinstance(g, bool) for g in generations) \
+                or not isinstance(dropped, list) or not all(isinstance(d, dict) for d in dropped) \
+                or not (generations or dropped):
+            raise DropMessage("job has no generations", details={"field": "generations"})
+        return IndexFieldsJob(required_str(body, "workspace"), required_str(body, "list_id"),
+                              tuple(generations), position if isinstance(position, str) else None,
+                              tuple(dropped))
     if kind == "copy_list":
         position = body.get("position")
         return CopyListJob(required_str(body, "workspace"), required_str(body, "source_id"),

@@ -2,17 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.custom_index import FilterableField, encode
+from chalicelib.domain.errors import FieldError, InvalidValue, ValidationFailed
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import SOURCE_KINDS, source_kind
 from chalicelib.domain.search_words import matches_query
 from chalicelib.domain.statuses import EMAIL_STATUSES, LEAD_STATUSES
+from chalicelib.domain.text import normalise_custom_field_key
 
 MAX_FILTER_LENGTH = 200
+TEXT_FILTERS = ("q", "status", "email_status", "tag", "source", "company", "job_title",
+                "location")
+CUSTOM_OPS = ("eq", "gte", "lte")
+
+
+@dataclass(frozen=True)
+class CustomCriterion:
+    """`cf.<key>=v` (eq), `cf.<key>.gte=v`, `cf.<key>.lte=v`; `encoded` once bound
+    to the list's field (domain/custom_index.encode), which also gives `generation`."""
+
+    key: str
+    op: str
+    raw: str
+    kind: str = ""
+    encoded: str = ""
+    generation: int = 0
+
+    @property
+    def param(self) -> str:
+        return f"cf.{self.key}" + ("" if self.op == "eq" else f".{self.op}")
+
+
+def _custom(key: str, value: str, errors: list[FieldError]) -> CustomCriterion | None:
+    name, _, op = key[3:].partition(".")
+    op = op or "eq"
+    try:
+        normalised = normalise_custom_field_key(name)
+    except InvalidValue:
+        normalised = ""
+    if not normalised or op not in CUSTOM_OPS:
+        errors.append(FieldError(key, "invalid_filter",
+                                 "custom field filters are cf.<key>=, cf.<key>.gte=, "
+                                 "cf.<key>.lte="))
+        return None
+    return CustomCriterion(normalised, op, value)
 
 
 @dataclass(frozen=True)
@@ -25,14 +62,17 @@ class LeadFilter:
     company: str | None = None
     job_title: str | None = None
     location: str | None = None
+    custom: tuple[CustomCriterion, ...] = ()
+    # The list's filterable text fields: `q` finds their words too (set by bind).
+    text_keys: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> LeadFilter:
         errors: list[FieldError] = []
-        names = {f.name for f in fields(cls)}
         values: dict[str, str | None] = {}
+        custom: list[CustomCriterion] = []
         for key, value in raw.items():
-            if key not in names:
+            if key not in TEXT_FILTERS and not key.startswith("cf."):
                 errors.append(FieldError(key, "unknown_field", f"Unknown filter {key!r}"))
                 continue
             if value is None:
@@ -41,6 +81,10 @@ class LeadFilter:
                 errors.append(FieldError(key, "invalid_filter",
                                          f"{key} must be a string of at most "
                                          f"{MAX_FILTER_LENGTH} characters"))
+                continue
+            if key.startswith("cf."):
+                if value.strip() and (criterion := _custom(key, value.strip(), errors)):
+                    custom.append(criterion)
                 continue
             values[key] = value.strip() or None
         if values.get("status") and values["status"] not in LEAD_STATUSES:
@@ -53,11 +97,41 @@ class LeadFilter:
                                      "source must be one of " + ", ".join(SOURCE_KINDS)))
         if errors:
             raise ValidationFailed(errors)
-        return cls(**values)
+        text: dict[str, Any] = dict(values)
+        return cls(**text, custom=tuple(sorted(custom, key=lambda c: (c.key, c.op))))
+
+    def bind(self, filterable: Sequence[FilterableField]) -> LeadFilter:
+        """This filter against a list's filterable fields: each custom criterion
+        typed and encoded; 400 for a field the list does not index (yet)."""
+        by_key = {f.key: f for f in filterable}
+        errors: list[FieldError] = []
+        bound: list[CustomCriterion] = []
+        for c in self.custom:
+            field = by_key.get(c.key)
+            if field is None or not field.ready:
+                code, what = (("field_not_filterable", "is not a filterable field of this "
+                               "list: PATCH /lists/{id} filterable_fields") if field is None
+                              else ("field_indexing", "is still being indexed; try again "
+                                    "in a moment"))
+                errors.append(FieldError(c.param, code, f"{c.key} {what}"))
+                continue
+            encoded = encode(c.raw, field.type)
+            if encoded is None or (c.op != "eq" and field.type in ("text", "boolean")):
+                errors.append(FieldError(c.param, "invalid_filter",
+                                         f"{c.param} takes a {field.type}"
+                                         + (" (ranges need a number or date field)"
+                                            if c.op != "eq" else "")))
+                continue
+            bound.append(replace(c, kind=field.type, encoded=encoded,
+                                 generation=field.generation))
+        if errors:
+            raise ValidationFailed(errors)
+        text_keys = tuple(f.key for f in filterable if f.type == "text" and f.ready)
+        return replace(self, custom=tuple(bound), text_keys=text_keys)
 
     @property
     def is_empty(self) -> bool:
-        return all(getattr(self, f.name) is None for f in fields(self))
+        return not self.as_dict()
 
     def matches(self, lead: Lead) -> bool:
         if self.status and lead.status != self.status:
@@ -72,8 +146,17 @@ class LeadFilter:
             wanted = getattr(self, name)
             if wanted and wanted.casefold() not in (getattr(lead, name) or "").casefold():
                 return False
-        return not self.q or matches_query(lead, self.q)
+        for c in self.custom:
+            value = encode(lead.custom_fields.get(c.key), c.kind) if c.kind else None
+            if value is None or not (value == c.encoded if c.op == "eq" else
+                                     value >= c.encoded if c.op == "gte" else
+                                     value <= c.encoded):
+                return False
+        return not self.q or matches_query(lead, self.q, self.text_keys)
 
     def as_dict(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if getattr(self, f.name) is not None}
+        """The filter as query parameters (what parse reads back)."""
+        out = {name: str(getattr(self, name)) for name in TEXT_FILTERS
+               if getattr(self, name) is not None}
+        out.update({c.param: c.raw for c in self.custom})
+        return out

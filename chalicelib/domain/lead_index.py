@@ -19,9 +19,12 @@ one shard's share of a list's writes (see docs/data-model.md).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from chalicelib.domain.custom_index import FilterableField, lead_values
+from chalicelib.domain.custom_index import posting_pk as custom_pk
+from chalicelib.domain.custom_index import posting_sk as custom_sk
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.search_words import lead_words
 
@@ -89,19 +92,25 @@ def word_sk(word: str, lead_id: str) -> str:
     return f"{word}#L#{lead_id}"
 
 
-def postings(lead: Lead, shard: int) -> frozenset[Posting]:
+def postings(lead: Lead, shard: int,
+             fields: Sequence[FilterableField] = ()) -> frozenset[Posting]:
+    """Every posting of a lead: its tags, its search words (with the words of its
+    filterable text fields), and its values of the list's filterable fields."""
     tags = {Posting(tag_posting_pk(lead.list_id, shard, tag), f"L#{lead.id}")
             for tag in lead.tags}
+    text_keys = [f.key for f in fields if f.type == "text"]
     words = {Posting(word_posting_pk(lead.list_id, shard, word), word_sk(word, lead.id))
-             for word in lead_words(lead)}
-    return frozenset(tags | words)
+             for word in lead_words(lead, text_keys)}
+    custom = {Posting(custom_pk(lead.list_id, shard, field), custom_sk(value, lead.id))
+              for field, value in lead_values(lead.custom_fields, fields)}
+    return frozenset(tags | words | custom)
 
 
-def posting_changes(before: Lead | None, after: Lead | None,
-                    shard: int) -> tuple[list[Posting], list[Posting]]:
+def posting_changes(before: Lead | None, after: Lead | None, shard: int,
+                    fields: Sequence[FilterableField] = ()) -> tuple[list[Posting], list[Posting]]:
     """(postings to put, postings to delete) taking `before` to `after`."""
-    old = postings(before, shard) if before is not None else frozenset()
-    new = postings(after, shard) if after is not None else frozenset()
+    old = postings(before, shard, fields) if before is not None else frozenset()
+    new = postings(after, shard, fields) if after is not None else frozenset()
     return sorted(new - old), sorted(old - new)
 
 

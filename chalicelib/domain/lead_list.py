@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.domain.custom_index import FilterableField
 from chalicelib.domain.errors import FieldError, InvalidValue, ValidationFailed
 from chalicelib.domain.phone import is_valid_region
 from chalicelib.domain.statuses import DEFAULT_IDENTITY, DEFAULT_REGION, IDENTITY_FIELDS
@@ -25,6 +26,11 @@ class LeadList:
     created_at: str
     updated_at: str
     copy_status: str | None = None  # "copying" while a duplicate is being filled
+    filterable_fields: tuple[FilterableField, ...] = ()
+    # The next generation a newly marked field gets, and every "key#generation"
+    # ever marked (the purge of a deleted list erases their postings).
+    next_generation: int = 1
+    field_history: tuple[str, ...] = ()
 
     def to_api(self, lead_count: int) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -38,6 +44,7 @@ class LeadList:
         }
         if self.copy_status:
             data["copy_status"] = self.copy_status
+        data["filterable_fields"] = [f.to_api() for f in self.filterable_fields]
         return data
 
 
@@ -88,7 +95,7 @@ def parse_list_update(payload: Mapping[str, Any]) -> dict[str, str]:
         errors.append(FieldError("identity", "immutable",
                                  "identity cannot change once a list holds leads; "
                                  "duplicate the list into a new one instead"))
-    _unknown(payload, {"name", "default_region", "identity"}, errors)
+    _unknown(payload, {"name", "default_region", "identity", "filterable_fields"}, errors)
     changes: dict[str, str] = {}
     if "name" in payload and (name := _name(payload["name"], errors)):
         changes["name"] = name

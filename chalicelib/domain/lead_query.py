@@ -29,11 +29,17 @@ class Driver:
 
     field: str
     value: str
+    # A custom field's range of encoded values (domain/custom_index): value is
+    # "<key>#<generation>", lo/hi the bounds ("" where open; equal for =).
+    lo: str = ""
+    hi: str = ""
 
     def valid_sk(self, sk: str) -> bool:
         """Whether `sk` is a key of this driver's index (a cursor's last key)."""
         if self.field == "q":
             return sk.startswith(self.value) and "#L#" in sk
+        if self.field == "cf":
+            return "#L#" in sk
         return sk.startswith("L#")
 
     @property
@@ -48,12 +54,31 @@ def candidates(lead_filter: LeadFilter) -> list[Driver]:
     word = driving_word(lead_filter.q) if lead_filter.q else None
     if word is not None:
         options.append(Driver("q", word))
+    ranges: dict[tuple[str, int], list[str]] = {}
+    for c in lead_filter.custom:
+        if not c.kind:  # not bound to the list's fields: cannot drive
+            continue
+        lo, hi = ranges.setdefault((c.key, c.generation), ["", ""])
+        ranges[(c.key, c.generation)] = [c.encoded if c.op in ("eq", "gte") else lo,
+                                         c.encoded if c.op in ("eq", "lte") else hi]
+    options.extend(Driver("cf", f"{key}#{gen}", lo, hi)
+                   for (key, gen), (lo, hi) in sorted(ranges.items()))
     return options
 
 
-# A word typed into the search box is taken to match about this many leads:
-# an indexed filter with fewer drives instead (there is no tally per word).
+# A word typed into the search box, or a custom field's value, is taken to
+# match about this many leads (there are no tallies of them): an indexed
+# filter with fewer drives instead. A range is taken to match many more.
 ASSUMED_WORD_MATCHES = 1000
+ASSUMED_RANGE_MATCHES = 1_000_000
+
+
+def _assumed(driver: Driver, tallies: Mapping[str, int]) -> int:
+    if driver.field == "q" or (driver.field == "cf" and driver.lo == driver.hi):
+        return ASSUMED_WORD_MATCHES
+    if driver.field == "cf":
+        return ASSUMED_RANGE_MATCHES
+    return tallies.get(driver.tally, 0)
 
 
 def choose(lead_filter: LeadFilter, tallies: Mapping[str, int]) -> Driver | None:
@@ -61,8 +86,7 @@ def choose(lead_filter: LeadFilter, tallies: Mapping[str, int]) -> Driver | None
     options = candidates(lead_filter)
     if not options:
         return None
-    return min(options, key=lambda d: ASSUMED_WORD_MATCHES if d.field == "q"
-               else tallies.get(d.tally, 0))
+    return min(options, key=lambda d: _assumed(d, tallies))
 
 
 def exact_count(lead_filter: LeadFilter, tallies: Mapping[str, int],
@@ -71,7 +95,8 @@ def exact_count(lead_filter: LeadFilter, tallies: Mapping[str, int],
     set_fields = [k for k, v in lead_filter.as_dict().items() if v]
     if not set_fields:
         return total
-    options = [d for d in candidates(lead_filter) if d.field != "q"]  # no word tallies
+    options = [d for d in candidates(lead_filter)
+               if d.field not in ("q", "cf")]  # no tallies of words or custom values
     if len(set_fields) == 1 and len(options) == 1:
         return max(0, tallies.get(options[0].tally, 0))
     return None
@@ -86,24 +111,25 @@ class IndexPosition:
     sk: str | None = None
 
     def encode(self) -> str:
-        return encode_cursor({"d": [self.driver.field, self.driver.value],
-                              "s": self.shard, "k": self.sk})
+        d = self.driver
+        return encode_cursor({"d": [d.field, d.value, d.lo, d.hi], "s": self.shard,
+                              "k": self.sk})
 
     @classmethod
     def decode(cls, cursor: str, lead_filter: LeadFilter, shards: int) -> IndexPosition:
         data = decode_cursor(cursor)
         driver, shard, sk = data.get("d"), data.get("s"), data.get("k")
-        valid = (isinstance(driver, list) and len(driver) == 2
+        valid = (isinstance(driver, list) and len(driver) in (2, 4)
                  and all(isinstance(x, str) for x in driver)
-                 and Driver(driver[0], driver[1]) in candidates(lead_filter)
+                 and Driver(*driver) in candidates(lead_filter)
                  and isinstance(shard, int) and not isinstance(shard, bool)
                  and 0 <= shard < shards
                  and (sk is None or (isinstance(sk, str)
-                                     and Driver(driver[0], driver[1]).valid_sk(sk))))
+                                     and Driver(*driver).valid_sk(sk))))
         if not valid or not isinstance(driver, list) or not isinstance(shard, int):
             raise BadRequest("cursor is not valid (or belongs to another filter)",
                              code="invalid_cursor")
-        return cls(Driver(driver[0], driver[1]), shard, sk if isinstance(sk, str) else None)
+        return cls(Driver(*driver), shard, sk if isinstance(sk, str) else None)
 
 
 def is_driven_cursor(cursor: str) -> bool:

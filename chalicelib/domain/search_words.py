@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 import phonenumbers
 
@@ -57,12 +58,17 @@ def _email_words(email: str) -> list[str]:
     return [fold(email).replace("#", ""), fold(domain), *words]
 
 
-def lead_words(lead: Lead) -> list[str]:
-    """The lead's distinct words, in a fixed order, at most MAX_WORDS."""
+def lead_words(lead: Lead, text_keys: Sequence[str] = ()) -> list[str]:
+    """The lead's distinct words, in a fixed order, at most MAX_WORDS; with the
+    words of its custom fields named in `text_keys` (filterable text fields)."""
     words: list[str] = []
     for name in TEXT_FIELDS:
         value = getattr(lead, name)
         if value:
+            words.extend(_WORD.findall(fold(value)))
+    for key in text_keys:
+        value = lead.custom_fields.get(key)
+        if isinstance(value, str) and value:
             words.extend(_WORD.findall(fold(value)))
     if lead.email:
         words.extend(_email_words(lead.email))
@@ -86,11 +92,11 @@ def query_words(q: str) -> list[str]:
     return [w[:MAX_WORD] for w in _WORD.findall(fold(text))]
 
 
-def matches_query(lead: Lead, q: str) -> bool:
+def matches_query(lead: Lead, q: str, text_keys: Sequence[str] = ()) -> bool:
     wanted = query_words(q)
     if not wanted:
         return True
-    words = lead_words(lead)
+    words = lead_words(lead, text_keys)
     return all(any(w.startswith(p) for w in words) for p in wanted)
 
 
@@ -100,8 +106,8 @@ def driving_word(q: str) -> str | None:
     return max(words, key=len) if words else None
 
 
-def first_match(lead: Lead, prefix: str) -> str | None:
+def first_match(lead: Lead, prefix: str, text_keys: Sequence[str] = ()) -> str | None:
     """The first (smallest) word of the lead beginning with `prefix`: a walk
     over the word index yields the lead there only, so it comes once."""
-    found = [w for w in lead_words(lead) if w.startswith(prefix)]
+    found = [w for w in lead_words(lead, text_keys) if w.startswith(prefix)]
     return min(found) if found else None

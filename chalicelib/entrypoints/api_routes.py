@@ -146,7 +146,7 @@ def get_leads_batch(list_id: str, batch_id: str) -> Response:
 def search_leads(list_id: str) -> Response:
     request = api.current_request
     workspace = workspace_of(request)
-    params = query(request, LEAD_QUERY)
+    params = query(request, LEAD_QUERY, prefixes=("cf.",))  # cf.<key>[.gte|.lte]
     limit, cursor = page_args(params)
     want_count = _flag(params.get("count"), "count")
     lead_filter = LeadFilter.parse({k: v for k, v in params.items()

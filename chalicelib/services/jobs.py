@@ -16,6 +16,7 @@ from chalicelib.domain.job_messages import (
     BatchInsertJob,
     CopyListJob,
     ExportJob,
+    IndexFieldsJob,
     PurgeListJob,
     StatusWritebackJob,
     parse_job,
@@ -54,10 +55,12 @@ class JobRunner:
             done = self._imports.erase_list(job.list_id, deadline=deadline) and \
                 (self._exports is None or self._exports.erase_list(job.list_id,
                                                                    deadline=deadline)) and \
-                self._lists.purge(job.list_id, job.workspace, job.identity, job.shards,
-                                  deadline=deadline)
+                self._lists.purge(job, deadline=deadline)
             if not done:
                 self._jobs.send(job.to_body())
+        elif isinstance(job, IndexFieldsJob):
+            start = LeadPosition.decode(job.position) if job.position else None
+            self._lists.index_fields(job, start, deadline=deadline)
         elif isinstance(job, CopyListJob):
             copy = self._lists.get(job.workspace, job.copy_id)
             position = LeadPosition.decode(job.position) if job.position else None

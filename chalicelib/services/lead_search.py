@@ -48,6 +48,7 @@ class LeadSearch:
         Non-matching leads are yielded too, so a caller can stop on a budget
         even when matches are rare.
         """
+        lead_filter = lead_filter.bind(lst.filterable_fields)
         options = candidates(lead_filter)
         if not options or (start is not None and not is_driven_cursor(start)):
             position = LeadPosition.decode(start, lst.shards) if start else None
@@ -79,7 +80,8 @@ class LeadSearch:
                     matched = lead_filter.matches(lead)
                     if matched and driver.field == "q":
                         # A lead with two words that begin so is listed at the first.
-                        matched = key.startswith(f"{first_match(lead, driver.value)}#L#")
+                        first = first_match(lead, driver.value, lead_filter.text_keys)
+                        matched = key.startswith(f"{first}#L#")
                     yield lead, IndexPosition(driver, shard, after).encode(), matched
             after = None
 
@@ -101,7 +103,7 @@ class LeadSearch:
         """How many leads match: from the tallies when they say, else by reading the
         driver's leads (None past MAX_COUNTED of them)."""
         total, tallies = self._index.tallies(lst)
-        exact = exact_count(lead_filter, tallies, total)
+        exact = exact_count(lead_filter.bind(lst.filterable_fields), tallies, total)
         if exact is not None:
             return exact
         matched = 0

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.connections import Connection, Credentials, Provider
 from chalicelib.domain.cursor import LeadPosition
+from chalicelib.domain.custom_index import FilterableField
 from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import ShardTally
@@ -23,7 +24,7 @@ from chalicelib.domain.tokens import TokenRecord
 class JobQueue(Protocol):
     """Hands long work (list purge, copy, bulk by filter) to a background worker."""
 
-    def send(self, job: dict[str, Any]) -> None: ...
+    def send(self, job: dict[str, Any], delay_seconds: int = ...) -> None: ...
 
 
 class MetricsSink(Protocol):
@@ -91,7 +92,9 @@ class Repository(Protocol):
                        after_sk: str | None) -> tuple[list[Activity], str | None]: ...
 
     def purge_shard_page(self, list_id: str, identity: str, shard: int,
+                         fields: Sequence[FilterableField] = ...,
                          page_size: int = 100) -> int: ...
+    def purge_postings_page(self, pk: str, page_size: int = 100) -> int: ...
 
 
 class QueueSender(Protocol):
@@ -199,6 +202,8 @@ class LeadIndexReader(Protocol):
                    limit: int) -> tuple[list[str], bool]: ...
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
     def tallies(self, lst: LeadList) -> tuple[int, Counter[str]]: ...
+    def index_existing(self, lst: LeadList, leads: Sequence[Lead],
+                       before: Sequence[FilterableField]) -> list[str]: ...
 
 
 class LeadBatchStore(Protocol):

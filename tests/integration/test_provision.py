@@ -55,7 +55,14 @@ def test_provision_twice_creates_resources_as_defined(settings, clients):
     assert {(a["AttributeName"], a["AttributeType"]) for a in table["AttributeDefinitions"]} == {
         (STACK.table.partition_key, "S"),
         (STACK.table.sort_key, "S"),
+        *((index.partition_key, "S") for index in STACK.table.indexes),
     }
+    # and the sparse, keys-only indexes the lead filters query
+    assert sorted((i["IndexName"], i["Projection"]["ProjectionType"],
+                   tuple(k["AttributeName"] for k in i["KeySchema"]))
+                  for i in table["GlobalSecondaryIndexes"]) == sorted(
+        (index.name, "KEYS_ONLY", (index.partition_key, STACK.table.sort_key))
+        for index in STACK.table.indexes)
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     ttl = dynamodb.describe_time_to_live(TableName=settings.table_name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": STACK.table.ttl_attribute}

@@ -267,6 +267,7 @@ def test_lead_list_to_api() -> None:
                    shards=16, created_at="c", updated_at="u")
     api = lst.to_api(5)
     assert api == {"id": "ls_1", "name": "L", "identity": "email", "default_region": "US",
-                   "lead_count": 5, "created_at": "c", "updated_at": "u"}
+                   "lead_count": 5, "created_at": "c", "updated_at": "u",
+                   "filterable_fields": []}
     copying = LeadList(**{**lst.__dict__, "copy_status": "copying"})
     assert copying.to_api(0)["copy_status"] == "copying"
