@@ -134,7 +134,7 @@ def build_services(settings: Settings) -> Services:
     lifecycle.on_finished(syncs.on_import_finished)
     eraser = ImportEraser(import_store, files, lifecycle)
     exports = ExportService(DynamoExports(), files, lists, repo, queue,
-                            url_seconds=settings.report_url_seconds)
+                            url_seconds=settings.report_url_seconds, search=search)
     # A worker gets most of its function's timeout, leaving time to hand off.
     runner = JobRunner(lists, leads, lead_batches, eraser, queue,
                        budget_seconds=max(budget, 40.0),

@@ -34,7 +34,6 @@ from typing import Any, Protocol
 
 from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.csv_export import STANDARD_COLUMNS, iter_csv
-from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.errors import (
     BadRequest,
     FieldError,
@@ -59,6 +58,7 @@ from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.resources import STACK
 from chalicelib.services.export_files import ExportFiles, ExportPart, ExportSegment
+from chalicelib.services.lead_search import LeadSearch
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import FileStore, JobQueue, Repository
 
@@ -127,7 +127,9 @@ class SyncExport:
 
 class ExportService:
     def __init__(self, store: ExportStore, files: FileStore, lists: ListService,
-                 repo: Repository, jobs: JobQueue, *, url_seconds: int) -> None:
+                 repo: Repository, jobs: JobQueue, *, url_seconds: int,
+                 search: LeadSearch) -> None:
+        self._search = search
         self._store = store
         self._files = files
         self._lists = lists
@@ -138,12 +140,13 @@ class ExportService:
 
     # --- reading leads ------------------------------------------------------------
     def _read_leads(self, lst: LeadList, lead_filter: LeadFilter,
-                    start: LeadPosition | None = None,
-                    ) -> Iterator[tuple[Lead | None, LeadPosition]]:
-        """The one place exports read leads: each lead walked, with the position after it;
-        None for a lead the filter does not match, so a caller can stop on time between."""
-        for lead, position in self._repo.walk_leads(lst, start, page_size=500):
-            yield (lead if lead_filter.matches(lead) else None), position
+                    start: str | None = None) -> Iterator[tuple[Lead | None, str]]:
+        """The one place exports read leads: each lead walked, with the position after it
+        (a search cursor); None for a lead the filter does not match, so a caller can
+        stop on time between. An indexed filter walks its index (services/lead_search.py)."""
+        for lead, position, matched in self._search.examine(lst, lead_filter, start,
+                                                            page_size=500):
+            yield (lead if matched else None), position
 
     # --- the synchronous export ---------------------------------------------------
     def export_small(self, workspace: str, list_id: str, *, export_url: str) -> SyncExport:
@@ -289,7 +292,7 @@ class ExportService:
     def _write_part(self, record: ExportRecord, job: ExportJob, deadline: float) -> ExportPart:
         lst = self._lists.get(record.workspace, record.list_id)
         lead_filter = LeadFilter.parse(record.filter)
-        start = LeadPosition.decode(job.position, lst.shards) if job.position else None
+        start = job.position or None
         walked: dict[str, Any] = {"rows": 0, "end": None, "keys": set()}
 
         def rows() -> Iterator[list[str]]:
@@ -299,7 +302,7 @@ class ExportService:
                     walked["keys"].update(lead.custom_fields)
                     yield part_row(lead)
                 if time.monotonic() > deadline:
-                    walked["end"] = position.encode()
+                    walked["end"] = position
                     return
 
         key = self._writer.part_key(record.id, job.part)

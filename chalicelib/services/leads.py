@@ -15,7 +15,6 @@ from chalicelib.domain.activity import (
 )
 from chalicelib.domain.bulk import BulkRequest, parse_bulk_request
 from chalicelib.domain.clock import utc_now_iso
-from chalicelib.domain.csv_export import iter_csv
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import (
     BadRequest,
@@ -40,7 +39,6 @@ from chalicelib.services.ports import (
 )
 from chalicelib.services.status_outbox import StatusOutbox
 
-MAX_EXPORT_LEADS = 20_000  # keeps the CSV under Lambda's 6 MB response limit
 BULK_READ = 100  # BatchGetItem's limit
 
 
@@ -282,14 +280,3 @@ class LeadService:
         note = Activity(new_id("ac"), lead_id, "note_added", utc_now_iso(), {"text": text})
         self._repo.add_activity(lst, note)
         return note
-
-    # --- export ---------------------------------------------------------------
-    def export_csv(self, workspace: str, list_id: str) -> Iterator[str]:
-        lst = self._lists.get(workspace, list_id)
-        leads = [lead for lead, _ in self._repo.walk_leads(lst, page_size=500)]
-        if len(leads) > MAX_EXPORT_LEADS:
-            raise BadRequest(f"Lists over {MAX_EXPORT_LEADS} leads are exported in the "
-                             f"background: POST /lists/{list_id}/exports",
-                             code="export_too_large")
-        keys = {key for lead in leads for key in lead.custom_fields}
-        return iter_csv(leads, keys)

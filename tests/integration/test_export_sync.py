@@ -15,6 +15,7 @@ from chalicelib.domain.errors import PayloadTooLarge
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.exports import SYNC_EXPORT_MAX_BYTES, ExportService
+from chalicelib.services.lead_search import LeadSearch
 from tests.integration.conftest import Api
 
 # Notes and four custom fields of 1,000 characters (the most a text holds): 5 KB a lead.
@@ -72,7 +73,8 @@ def test_a_list_over_the_limit_is_refused_after_a_limits_worth_of_leads(api: Api
     real = services().exports
     counting = CountingRepository(real._repo)
     exports = ExportService(real._store, real._files, real._lists, counting,  # type: ignore[arg-type]
-                            real._jobs, url_seconds=60)
+                            real._jobs, url_seconds=60,
+                            search=LeadSearch(counting, real._search._index))  # type: ignore[arg-type]
     workspace = services().auth.authenticate(f"Bearer {api.token}")
     with pytest.raises(PayloadTooLarge):
         exports.export_small(workspace, lst["id"], export_url="x")
