@@ -153,10 +153,19 @@ def test_done_when_walkthrough(stack: Stack):
     found = requests.get(f"{stack.url}/lists/{list_id}/leads", params={"q": "lovelace"},
                          headers=h).json()
     assert [x["id"] for x in found["items"]] == [lead_id]
+    # search as you type, by a phone written another way, with a count
+    for q in ("lov", "analyt", "415 555 01", "ada@ex"):
+        typed = requests.get(f"{stack.url}/lists/{list_id}/leads",
+                             params={"q": q, "count": "true"}, headers=h).json()
+        assert [x["id"] for x in typed["items"]] == [lead_id] and typed["count"] == 1, q
     # bulk-tag it
     tagged = requests.post(f"{stack.url}/lists/{list_id}/leads/bulk", headers=h, json={
         "action": "add_tags", "filter": {"q": "ada"}, "tags": ["vip"]})
     assert tagged.json() == {"affected": 1, "complete": True}
+    # the list's stats follow (kept with every write)
+    stats = requests.get(f"{stack.url}/lists/{list_id}/stats", headers=h).json()
+    assert stats["leads"] == 1 and stats["top_tags"] == [{"tag": "vip", "count": 1}]
+    assert stats["by_source"] == {"api": 1} and stats["by_status"]["new"] == 1
     # export the list as CSV
     export = requests.get(f"{stack.url}/lists/{list_id}/export", headers=h)
     assert export.headers["Content-Type"].startswith("text/csv")
