@@ -140,8 +140,11 @@ def cached_traverser_maps() -> None:
 
 
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|#[A-Za-z0-9_]+)"
-_SET_ONLY = re.compile(rf"\s*SET\s+{_NAME}\s*=\s*:[A-Za-z0-9_]+"
-                       rf"(?:\s*,\s*{_NAME}\s*=\s*:[A-Za-z0-9_]+)*\s*", re.IGNORECASE)
+_VALUE = r":[A-Za-z0-9_]+"
+_SET_CLAUSE = rf"SET\s+{_NAME}\s*=\s*{_VALUE}(?:\s*,\s*{_NAME}\s*=\s*{_VALUE})*"
+_ADD_CLAUSE = rf"ADD\s+{_NAME}\s+{_VALUE}(?:\s*,\s*{_NAME}\s+{_VALUE})*"
+_CLAUSE = rf"(?:{_SET_CLAUSE}|{_ADD_CLAUSE})"
+_PLAIN = re.compile(rf"\s*{_CLAUSE}(?:\s+{_CLAUSE})*\s*", re.IGNORECASE)
 
 
 def _ast_copier() -> Callable[[Any, list[Any]], Any]:
@@ -210,7 +213,7 @@ _PLACEHOLDER = re.compile(r":[A-Za-z0-9_]+")
 
 
 def cached_set_validation() -> None:
-    """Validate a plain `SET a = :x, #b = :y` once per shape, not per call.
+    """Validate a plain `SET a = :x, #b = :y ADD n :z` once per shape, not per call.
 
     What moto does: before executing an UpdateExpression, its validator deep-
     copies the AST and runs ten processors over it (action counts, overlapping
@@ -220,13 +223,14 @@ def cached_set_validation() -> None:
     largest single cost of a verified import.
 
     Which calls are cached: only expressions that are nothing but SET clauses
-    of top-level attribute names (or #placeholders) to :placeholders — no
-    nested path, function, arithmetic, REMOVE, ADD or DELETE. For those the
+    of top-level attribute names (or #placeholders) to :placeholders and ADD
+    clauses of top-level names and :placeholders (counters, tallies) — no
+    nested path, function, arithmetic, REMOVE or DELETE. For those the
     validation does not depend on the item (its only item look-up is the
     left-hand path's "could it be created?", always yes for a top-level
     name), and depends on the values only through each one's presence, type
-    (checked against key and index attributes) and emptiness (an empty key
-    string is refused): the validated AST is the parsed one with each
+    (checked against key and index attributes, for SET) and emptiness (an
+    empty key string is refused): the validated AST is the parsed one with each
     :placeholder replaced by `DDBTypedValue(DynamoType(value))`, in text order.
 
     So the cache key is (expression, names, each used value's type and
@@ -251,7 +255,7 @@ def cached_set_validation() -> None:
 
     def remembering_make(expression_str: str) -> Any:
         ast = make(expression_str)
-        if _SET_ONLY.fullmatch(expression_str):
+        if _PLAIN.fullmatch(expression_str):
             if len(parsed_by_id) > EXPRESSION_CACHE_SIZE:
                 parsed_by_id.clear()
             parsed_by_id[id(ast)] = (ast, expression_str, _PLACEHOLDER.findall(expression_str))

@@ -141,6 +141,20 @@ def test_a_cached_update_gives_each_item_its_own_values(dynamodb):
     assert _get(dynamodb, "u3")["tags"] == {"SS": ["a"]}
 
 
+def test_cached_add_updates_add_each_call_s_own_values(dynamodb):
+    # GIVEN counters and a set updated by the same ADD expression (cache hits after the first)
+    for pk, n, tag in (("a1", "1", "x"), ("a2", "5", "y"), ("a1", "2", "z"), ("a2", "5", "y")):
+        dynamodb.update_item(TableName="t", Key={"pk": {"S": pk}},
+                             UpdateExpression="ADD n :n, tags :t SET seen = :at",
+                             ExpressionAttributeValues={":n": {"N": n}, ":t": {"SS": [tag]},
+                                                        ":at": {"S": pk}})
+    # THEN each item holds its own sums and members, nothing shared between them
+    assert _get(dynamodb, "a1") == {"pk": {"S": "a1"}, "n": {"N": "3"},
+                                    "tags": {"SS": ["x", "z"]}, "seen": {"S": "a1"}}
+    assert _get(dynamodb, "a2") == {"pk": {"S": "a2"}, "n": {"N": "10"},
+                                    "tags": {"SS": ["y"]}, "seen": {"S": "a2"}}
+
+
 def test_invalid_updates_are_refused_every_time(dynamodb):
     for _ in range(2):  # a refused validation is never served from a cache
         with pytest.raises(ClientError) as error:
