@@ -275,6 +275,8 @@ def main() -> None:
     parser.add_argument("--sync-contacts", type=int, default=50_000)
     parser.add_argument("--skip-exports", action="store_true")
     parser.add_argument("--export-leads", type=int, default=1_000_000)
+    parser.add_argument("--skip-lists", action="store_true")
+    parser.add_argument("--list-leads", type=int, default=100_000)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results: list[tuple[str, str, str, str]] = []
@@ -382,6 +384,11 @@ def main() -> None:
         from tools.bench_exports import run as export_rows  # noqa: PLC0415
 
         results += export_rows(args.export_leads)
+
+    if not args.skip_lists:  # issue 12: filters, search, stats (tools/bench_lists.py)
+        from tools.bench_lists import run as list_rows  # noqa: PLC0415
+
+        results += list_rows(args.list_leads)
 
     print()
     print(f"make bench, {time.strftime('%Y-%m-%d')}")
