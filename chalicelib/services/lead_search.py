@@ -18,6 +18,7 @@ from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_index import stats_from_tallies
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.lead_query import (
+    Driver,
     IndexPosition,
     candidates,
     choose,
@@ -65,25 +66,37 @@ class LeadSearch:
 
     def _driven(self, lst: LeadList, lead_filter: LeadFilter, where: IndexPosition,
                 page_size: int) -> Iterator[tuple[Lead, str, bool]]:
+        """Walk the driver's index shard after shard; the leads it names are read
+        once a page's worth is gathered, across shards (one BatchGetItem for
+        several sparse shards, rather than one each)."""
         driver, after = where.driver, where.sk
+        gathered: list[tuple[int, str]] = []  # (shard, index key), in walk order
         for shard in range(where.shard, lst.shards):
             more = True
             while more:
                 keys, more = self._index.index_page(lst, driver, shard, after, page_size)
-                ids = [key.rpartition("L#")[2] for key in keys]
-                leads = self._index.get_leads(lst, ids) if ids else {}
-                for key, lead_id in zip(keys, ids, strict=True):
-                    after = key
-                    lead = leads.get(lead_id)  # gone since the index was read: skipped
-                    if lead is None:
-                        continue
-                    matched = lead_filter.matches(lead)
-                    if matched and driver.field == "q":
-                        # A lead with two words that begin so is listed at the first.
-                        first = first_match(lead, driver.value, lead_filter.text_keys)
-                        matched = key.startswith(f"{first}#L#")
-                    yield lead, IndexPosition(driver, shard, after).encode(), matched
+                gathered.extend((shard, key) for key in keys)
+                after = keys[-1] if keys else after
+                if len(gathered) >= page_size:
+                    yield from self._read(lst, lead_filter, driver, gathered)
+                    gathered = []
             after = None
+        yield from self._read(lst, lead_filter, driver, gathered)
+
+    def _read(self, lst: LeadList, lead_filter: LeadFilter, driver: Driver,
+              gathered: list[tuple[int, str]]) -> Iterator[tuple[Lead, str, bool]]:
+        ids = [key.rpartition("L#")[2] for _, key in gathered]
+        leads = self._index.get_leads(lst, ids) if ids else {}
+        for (shard, key), lead_id in zip(gathered, ids, strict=True):
+            lead = leads.get(lead_id)  # gone since the index was read: skipped
+            if lead is None:
+                continue
+            matched = lead_filter.matches(lead)
+            if matched and driver.field == "q":
+                # A lead with two words that begin so is listed at the first.
+                first = first_match(lead, driver.value, lead_filter.text_keys)
+                matched = key.startswith(f"{first}#L#")
+            yield lead, IndexPosition(driver, shard, key).encode(), matched
 
     def page(self, lst: LeadList, lead_filter: LeadFilter, limit: int,
              cursor: str | None) -> tuple[list[Lead], str | None]:
