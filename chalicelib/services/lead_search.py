@@ -101,8 +101,10 @@ class LeadSearch:
     def page(self, lst: LeadList, lead_filter: LeadFilter, limit: int,
              cursor: str | None) -> tuple[list[Lead], str | None]:
         items: list[Lead] = []
-        # One criterion, all indexed: every candidate matches, read no more than asked.
-        single = exact_count(lead_filter, {}, 0) is not None
+        # One indexed criterion: (nearly) every candidate matches, so gather no
+        # more than asked; with others, candidates are checked, so gather more.
+        bound = lead_filter.bind(lst.filterable_fields)
+        single = len(bound.as_dict()) <= 1 and len(candidates(bound)) <= 1
         size = min(500, limit + 1 if single else limit * 4)
         for examined, (lead, at, matched) in enumerate(
                 self.examine(lst, lead_filter, cursor, page_size=size), start=1):

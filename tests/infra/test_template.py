@@ -320,6 +320,11 @@ def _resource_key(synth: Synth, resource: Any) -> str:
     resources = synth.template["Resources"]
     if isinstance(resource, dict) and "Fn::Join" in resource:
         base, suffix = resource["Fn::Join"][1]
+        if resources[_ref_id(base) or ""]["Type"] == "AWS::DynamoDB::Table":
+            # A lead filter's index: "<table arn>/index/<name>", only the declared ones.
+            name = str(suffix).removeprefix("/index/")
+            assert name in {index.name for index in STACK.table.indexes}, suffix
+            return "table"
         assert resources[_ref_id(base) or ""]["Type"] == "AWS::S3::Bucket"
         return "objects:" + str(suffix).removeprefix("/").removesuffix("*")
     res = resources[_ref_id(resource) or ""]
@@ -508,7 +513,15 @@ def test_table_on_demand_pitr_ttl(stage_synth: Synth) -> None:
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
                       {"AttributeName": "sk", "KeyType": "RANGE"}],
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"},
-                                 {"AttributeName": "sk", "AttributeType": "S"}],
+                                 {"AttributeName": "sk", "AttributeType": "S"},
+                                 *({"AttributeName": index.partition_key, "AttributeType": "S"}
+                                   for index in STACK.table.indexes)],
+        # The sparse, keys-only indexes the lead filters query (resources.IndexDef)
+        "GlobalSecondaryIndexes": [
+            {"IndexName": index.name,
+             "KeySchema": [{"AttributeName": index.partition_key, "KeyType": "HASH"},
+                           {"AttributeName": "sk", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY"}} for index in STACK.table.indexes],
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "TimeToLiveSpecification": {"AttributeName": STACK.table.ttl_attribute,
                                     "Enabled": True},
