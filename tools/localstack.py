@@ -140,7 +140,8 @@ def _start(children: _Children, *, api_port: int, aws_port: int, token: str | No
 
     LOG_DIR.mkdir(exist_ok=True)
     moto_log = LOG_DIR / "moto-server.log"
-    # moto logs every request, and the pump long-polls every second: to a file.
+    # The embedded AWS logs its errors (4xx/5xx; every request with
+    # LEADPIPE_AWS_REQUEST_LOG=1, and the pump long-polls every second): to a file.
     children.start("embedded AWS (moto)",
                    [sys.executable, "-m", "tools.embedded_aws", "--host", HOST,
                     "--port", str(aws_port)],
