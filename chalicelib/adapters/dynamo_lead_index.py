@@ -21,7 +21,8 @@ from chalicelib.domain.lead_index import Posting, ShardTally, posting_changes, p
 from chalicelib.domain.lead_list import LeadList
 
 
-def _key(p: Posting) -> dict[str, Any]:
+def posting_key(p: Posting) -> dict[str, Any]:
+    """A posting's item: its key is all it holds."""
     return {"pk": {"S": p.pk}, "sk": {"S": p.sk}}
 
 
@@ -33,13 +34,13 @@ def posting_ops(table: str, lst: LeadList, before: Lead | None,
         return []
     puts, deletes = posting_changes(before, after, shard_of(lead.id, lst.shards),
                                     lst.filterable_fields)
-    return ([{"Put": {"TableName": table, "Item": _key(p)}} for p in puts]
-            + [{"Delete": {"TableName": table, "Key": _key(p)}} for p in deletes])
+    return ([{"Put": {"TableName": table, "Item": posting_key(p)}} for p in puts]
+            + [{"Delete": {"TableName": table, "Key": posting_key(p)}} for p in deletes])
 
 
 def posting_puts(lst: LeadList, leads: Iterable[Lead]) -> list[dict[str, Any]]:
     """Items to batch-write beside new leads (idempotent: a redelivery puts them again)."""
-    return [_key(p) for lead in leads
+    return [posting_key(p) for lead in leads
             for p in sorted(postings(lead, shard_of(lead.id, lst.shards),
                                      lst.filterable_fields))]
 

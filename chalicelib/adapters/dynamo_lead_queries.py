@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamo_import_leads import read_leads
-from chalicelib.adapters.dynamo_lead_index import pack
+from chalicelib.adapters.dynamo_lead_index import pack, posting_key
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import COUNTER_SK, shard_pk
 from chalicelib.domain.custom_index import FilterableField
@@ -23,7 +23,6 @@ from chalicelib.domain.ids import shard_of
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import (
     GSI_FOR_FILTER,
-    Posting,
     gsi_value,
     postings,
     tag_posting_pk,
@@ -122,9 +121,9 @@ class DynamoLeadIndex(LowLevelTable):
             shard = shard_of(lead.id, lst.shards)
             now = postings(lead, shard, lst.filterable_fields)
             was = postings(lead, shard, before)
-            ops = [{"Put": {"TableName": self._table, "Item": _item(p)}}
+            ops = [{"Put": {"TableName": self._table, "Item": posting_key(p)}}
                    for p in sorted(now - was)]
-            ops += [{"Delete": {"TableName": self._table, "Key": _item(p)}}
+            ops += [{"Delete": {"TableName": self._table, "Key": posting_key(p)}}
                     for p in sorted(was - now)]
             if ops:
                 work.append((lead, ops))
@@ -152,10 +151,6 @@ class DynamoLeadIndex(LowLevelTable):
                 changed.extend(stale)
                 items, owner = _without(items, owner, stale)
         return changed
-
-
-def _item(p: Posting) -> dict[str, Any]:
-    return {"pk": {"S": p.pk}, "sk": {"S": p.sk}}
 
 
 def _without(items: list[dict[str, Any]], owner: dict[int, str],

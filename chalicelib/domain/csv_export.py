@@ -39,7 +39,8 @@ def inert_cell(value: str) -> str:
     return value
 
 
-def _cell(value: object) -> str:
+def export_cell(value: object) -> str:
+    """A lead value as every export writes it (lists joined), never a formula."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -61,8 +62,8 @@ def iter_csv(leads: Iterable[Lead], custom_keys: Iterable[str]) -> Iterator[str]
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([*STANDARD_COLUMNS, *(header for header, _ in extra)])
     for lead in leads:
-        row = [_cell(getattr(lead, column)) for column in STANDARD_COLUMNS]
-        row.extend(_cell(lead.custom_fields.get(key)) for _, key in extra)
+        row = [export_cell(getattr(lead, column)) for column in STANDARD_COLUMNS]
+        row.extend(export_cell(lead.custom_fields.get(key)) for _, key in extra)
         writer.writerow(row)
         if buffer.tell() > 64 * 1024:
             yield buffer.getvalue()

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.domain.csv_export import (
-    LIST_SEPARATOR,
     STANDARD_COLUMNS,
     custom_columns,
+    export_cell,
     inert_cell,
 )
 from chalicelib.domain.errors import FieldError, ValidationFailed
@@ -35,17 +35,6 @@ CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 CUSTOM_PREFIX = "custom."
-
-
-def export_cell(value: object) -> str:
-    """A value as the synchronous export writes it (csv_export), never a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list):
-        return inert_cell(LIST_SEPARATOR.join(str(v) for v in value))
-    return inert_cell(str(value))
 
 
 def part_row(lead: Lead) -> list[str]:

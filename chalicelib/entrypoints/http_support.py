@@ -86,7 +86,7 @@ def read_json(request: Request) -> dict[str, Any]:
 def query(request: Request, allowed: set[str], *, prefixes: tuple[str, ...] = ()) -> dict[str, str]:
     """The query parameters, refusing any not in `allowed` nor starting with a prefix."""
     params = dict(request.query_params or {})
-    unknown = sorted(p for p in set(params) - allowed if not p.startswith(prefixes) or not prefixes)
+    unknown = sorted(p for p in set(params) - allowed if not p.startswith(prefixes))
     if unknown:
         raise BadRequest(f"Unknown query parameter(s): {', '.join(unknown)}",
                          code="unknown_parameter", details={"parameters": unknown})

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.domain.clock import utc_now_iso
-from chalicelib.domain.csv_export import STANDARD_COLUMNS, iter_csv
+from chalicelib.domain.csv_export import STANDARD_COLUMNS, export_cell, iter_csv
 from chalicelib.domain.errors import (
     BadRequest,
     FieldError,
@@ -45,7 +45,6 @@ from chalicelib.domain.export_rows import (
     CONTENT_TYPES,
     EXPORT_FORMATS,
     csv_line,
-    export_cell,
     export_filename,
     parse_columns,
     part_csv,
