@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 STAGE ?= dev
 INFRA_STAMP := $(VENV)/.installed-infra
 
-.PHONY: venv run test lint unit e2e infra bench deploy destroy clean
+CHROMIUM := /usr/lib/chromium/chromium
+
+.PHONY: venv run test lint unit e2e browser chromium infra bench deploy destroy clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -31,8 +33,19 @@ lint: $(INFRA_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy chalicelib tools app.py infra
 
-test: lint
+test: lint chromium
 	$(BIN)/python -m pytest tests
+
+# The browser tests drive the distribution's Chromium with Playwright's Python
+# package (`playwright install` downloads are not used).
+chromium:
+	@test -x $(CHROMIUM) || { command -v apt-get >/dev/null && \
+	  (apt-get update -qq || true) && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	@test -x $(CHROMIUM) || { echo "Chromium is missing at $(CHROMIUM)"; exit 1; }
+
+browser: $(STAMP) chromium
+	$(BIN)/python -m pytest tests/browser
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.config import get_settings
+from chalicelib.domain.web_assets import BINARY_TYPES
 from chalicelib.entrypoints import import_handlers as imports
 from chalicelib.entrypoints.api_routes import api
 from chalicelib.entrypoints.connection_routes import connections_api
@@ -18,6 +19,7 @@ from chalicelib.entrypoints.schedule_handlers import run_import_watchdog, run_sy
 from chalicelib.entrypoints.sync_routes import syncs_api
 from chalicelib.entrypoints.token_routes import tokens_api
 from chalicelib.entrypoints.verify_handlers import on_verify_dlq_records, on_verify_records
+from chalicelib.entrypoints.web_routes import web_app
 from chalicelib.resources import STACK, dlq_name
 
 app = Chalice(app_name="leadpipe")
@@ -27,6 +29,9 @@ app.register_blueprint(tokens_api)
 app.register_blueprint(connections_api)
 app.register_blueprint(syncs_api)
 app.register_blueprint(exports_api)
+app.register_blueprint(web_app)
+# The web app's files go out gzip-compressed: API Gateway must pass them as binary.
+app.api.binary_types.extend(t for t in BINARY_TYPES if t not in app.api.binary_types)
 app.register_middleware(rewrite_chalice_errors, "http")
 
 _settings = get_settings()

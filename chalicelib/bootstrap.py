@@ -58,6 +58,8 @@ class Services:
     verification: VerificationService
     metrics: EmfMetrics
     rate_limiter: RateLimiter
+    # Where browsers reach presigned uploads and downloads (the web app's CSP).
+    browser_origins: tuple[str, ...]
 
 
 def build_services(settings: Settings) -> Services:
@@ -164,7 +166,8 @@ def build_services(settings: Settings) -> Services:
                                        chunk_rows=settings.chunk_rows),
         import_chunks=chunks, import_lifecycle=lifecycle, import_watchdog=watchdog,
         verification=verification, metrics=metrics,
-        rate_limiter=RateLimiter(DynamoRateCounter(), per_minute=settings.rate_limit_per_minute))
+        rate_limiter=RateLimiter(DynamoRateCounter(), per_minute=settings.rate_limit_per_minute),
+        browser_origins=tuple(files.browser_origins()))
 
 
 @lru_cache(maxsize=1)

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import IO
+from urllib.parse import quote
 
 import boto3
 
@@ -236,6 +237,11 @@ def _import_demo(api_port: int, token: str) -> None:
         print(f"demo import skipped: {exc}", flush=True)
 
 
+def sign_in_link(api_url: str, token: str) -> str:
+    """The web app, signed in: browsers keep a URL's fragment to themselves."""
+    return f"{api_url}/app/#token={quote(token, safe='')}"
+
+
 def _print_banner(*, api_port: int, aws_port: int, token: str) -> None:
     api_url = f"http://{HOST}:{api_port}"
     generated = "" if os.environ.get("LEADPIPE_TOKEN") else (
@@ -243,6 +249,8 @@ def _print_banner(*, api_port: int, aws_port: int, token: str) -> None:
     print(
         f"""
 leadpipe local stack is up
+  web app       {sign_in_link(api_url, token)}
+                (opens signed in; the token is in the fragment, never sent to the server)
   API           {api_url}
   embedded AWS  http://{HOST}:{aws_port}   (moto; log in {LOG_DIR / 'moto-server.log'})
   DNS           {os.environ.get("LEADPIPE_DNS_NAMESERVERS")}   (email checks; {DNS_STATS.name})

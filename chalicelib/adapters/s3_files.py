@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.domain.file_format import UnreadableFile
+from chalicelib.domain.web_assets import origin_of
 from chalicelib.services.ports import StoredObject
 
 # Bytes a multipart part holds before it is sent: S3 refuses parts under 5 MiB
@@ -39,6 +40,12 @@ class S3Files:
             ExpiresIn=expires,
         )
         return result
+
+    def browser_origins(self) -> list[str]:
+        """The origins a browser reaches presigned uploads and downloads at (no request sent)."""
+        post = str(self.presigned_post("probe", 1, 60)["url"])
+        get = self.presigned_get("probe", 60, filename="probe", content_type="text/plain")
+        return sorted({o for url in (post, get) if (o := origin_of(url))})
 
     def head(self, key: str) -> tuple[int, str] | None:
         """(size, ETag) of an object, or None when it does not exist."""
