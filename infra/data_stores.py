@@ -174,9 +174,10 @@ def _bucket(scope: Construct, params: StageParams, name: str,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         encryption=s3.BucketEncryption.S3_MANAGED,
         enforce_ssl=True,
-        # Only the presigned POST comes from a browser; everything else is
-        # server-side. Origins: stage parameter `cors_origins`.
-        cors=[s3.CorsRule(allowed_methods=[s3.HttpMethods.POST],
+        # From a browser (the web app) come only the presigned POST of an upload
+        # and the fetch of a presigned error-report link (GET, after the API's
+        # 303); everything else is server-side. Origins: stage parameter `cors_origins`.
+        cors=[s3.CorsRule(allowed_methods=[s3.HttpMethods.POST, s3.HttpMethods.GET],
                           allowed_origins=list(params.cors_origins),
                           allowed_headers=["*"], max_age=3000)],
         lifecycle_rules=rules,

@@ -134,10 +134,10 @@ def test_bucket_is_private_encrypted_and_tls_only(stage_synth: Synth) -> None:
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
 
 
-def test_bucket_cors_allows_only_the_presigned_post(stage_synth: Synth) -> None:
+def test_bucket_cors_allows_only_the_presigned_post_and_get(stage_synth: Synth) -> None:
     (bucket,) = stage_synth.resources("AWS::S3::Bucket").values()
     rules = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
-    assert [r["AllowedMethods"] for r in rules] == [["POST"]]
+    assert [r["AllowedMethods"] for r in rules] == [["POST", "GET"]]
     assert rules[0]["AllowedOrigins"] == ["*"]  # the default of stage parameter cors_origins
 
 
