@@ -1,6 +1,343 @@
-// The lead table of a list (to be built: issue 13).
-import {h, mount} from "./dom.js";
+// The lead table of a list: search as you type, filters, cursor pages, the
+// matching count, selection (this page or everything matching) with bulk
+// actions, export, add a lead, and the lead panel beside it. The filters live
+// in the hash query (#/lists/<id>?q=acme&status=new&lead=<id>) so a reload
+// shows the same thing.
+import {get} from "./api.js";
+import {
+  badge, debounce, describeError, field, formatDate, formatNumber, h, humanize, mount,
+  spinner,
+} from "./dom.js";
+import {EMAIL_STATUSES, LEAD_STATUSES, leadName} from "./lead-fields.js";
+import {createBulkBar, exportCsv} from "./lead-bulk.js";
+import {addLeadDialog} from "./lead-add.js";
+import {createPanel} from "./panel.js";
 
-export async function renderLeadTable(listId) {
-  mount(h("h1", {}, "Leads"), h("p", {}, listId));
+const PAGE_SIZE = 50;
+const TEXT_FILTERS = [["tag", "Tag"], ["company", "Company"], ["job_title", "Job title"],
+  ["location", "Location"]];
+
+function filtersFrom(query) {
+  const out = {};
+  for (const [key, value] of query.entries()) {
+    if (key !== "lead" && value) out[key] = value;
+  }
+  return out;
+}
+
+const sameFilters = (a, b) => JSON.stringify(Object.entries(a).sort()) ===
+  JSON.stringify(Object.entries(b).sort());
+
+export async function renderLeadTable(listId, query = new URLSearchParams()) {
+  mount(spinner("Loading the list…"));
+  const base = `/lists/${encodeURIComponent(listId)}`;
+  const list = await get(base);
+  const state = {filters: filtersFrom(query), cursors: [null], page: 0, items: [],
+                 next: null, count: undefined, selected: new Set(), allMatching: false};
+  let controller = null;
+  let stopped = false;
+
+  // ---- header, search and filters ---------------------------------------
+  const addButton = h("button", {type: "button", class: "primary"}, "Add lead");
+  const exportButton = h("button", {type: "button"}, "Export CSV");
+  const exportStatus = h("span", {class: "muted", role: "status"});
+  const header = h("div", {class: "page-head"},
+    h("div", {}, h("h1", {}, list.name),
+      h("p", {class: "muted lead-total"}, `${formatNumber(list.lead_count)} leads`)),
+    h("div", {class: "actions"}, exportStatus, exportButton,
+      h("a", {class: "button", href: `#/lists/${encodeURIComponent(listId)}/imports`},
+        "Past imports"),
+      h("a", {class: "button", href: `#/lists/${encodeURIComponent(listId)}/import`}, "Import"),
+      addButton));
+
+  const controls = {};
+  const search = h("input", {type: "search", "aria-label": "Search leads", class: "lead-search",
+                             placeholder: "Search name, company, email, phone…",
+                             value: state.filters.q || "", autocomplete: "off"});
+  controls.q = search;
+  const selectFilter = (key, label, values) => {
+    controls[key] = h("select", {name: key},
+      h("option", {value: ""}, "Any"),
+      values.map((v) => h("option", {value: v, selected: state.filters[key] === v}, humanize(v))));
+    return field(label, controls[key]);
+  };
+  const textFilter = (key, label) => {
+    controls[key] = h("input", {name: key, value: state.filters[key] || "", autocomplete: "off"});
+    return field(label, controls[key]);
+  };
+  const custom = (list.filterable_fields || []).filter((f) => f.status === "ready");
+  const clearButton = h("button", {type: "button", class: "ghost"}, "Clear filters");
+  const filterBar = h("div", {class: "lead-filters", role: "search", "aria-label": "Filter leads"},
+    selectFilter("status", "Status", LEAD_STATUSES),
+    selectFilter("email_status", "Email status", EMAIL_STATUSES),
+    TEXT_FILTERS.map(([key, label]) => textFilter(key, label)),
+    custom.map((f) => textFilter(`cf.${f.key}`, humanize(f.key))),
+    h("div", {class: "field"}, clearButton));
+
+  // ---- summary, bulk bar, table, pager ----------------------------------
+  const matchLine = h("span", {class: "match-count", role: "status", "aria-live": "polite"});
+  const offer = h("span", {class: "select-offer"});
+  const bulk = createBulkBar({
+    listId,
+    selection: () => ({ids: [...state.selected], allMatching: state.allMatching,
+                       filter: {...state.filters}, size: selectionSize()}),
+    onDone: () => { clearSelection(); load(); },
+  });
+  const selectAll = h("input", {type: "checkbox", "aria-label": "Select all on this page"});
+  const tbody = h("tbody");
+  const table = h("table", {class: "grid leads"},
+    h("caption", {class: "sr-only"}, `Leads of ${list.name}`),
+    h("thead", {}, h("tr", {}, h("th", {scope: "col", class: "check"}, selectAll),
+      ["Name", "Company", "Job title", "Email", "Phone", "Status", "Tags", "Last activity"]
+        .map((title) => h("th", {scope: "col"}, title)))),
+    tbody);
+  const tableWrap = h("div", {class: "table-wrap"}, table);
+  const body = h("div", {class: "lead-body"});
+  const prev = h("button", {type: "button"}, "Previous");
+  const next = h("button", {type: "button"}, "Next");
+  const pageLabel = h("span", {class: "muted"});
+  const pager = h("nav", {class: "pager", "aria-label": "Pages"}, prev, pageLabel, next);
+  const panel = createPanel({
+    listId, list,
+    onSaved: (lead) => {
+      const i = state.items.findIndex((x) => x.id === lead.id);
+      if (i >= 0) { state.items[i] = lead; renderRows(); }
+    },
+    onDeleted: () => load(),
+    onClose: (leadId) => {
+      writeHash(null);
+      const row = tbody.querySelector(`tr[data-lead-id="${CSS.escape(leadId)}"]`);
+      if (row) row.focus();
+    },
+  });
+  const layout = h("div", {class: "lead-layout"}, h("div", {class: "lead-main"}, body, pager),
+    panel.el);
+  mount(header, h("div", {class: "lead-toolbar"}, search, filterBar),
+    h("div", {class: "lead-summary"}, matchLine, offer), bulk.el, layout);
+
+  // ---- behaviour --------------------------------------------------------
+  function writeHash(leadId = panel.leadId()) {
+    const params = new URLSearchParams(state.filters);
+    if (leadId) params.set("lead", leadId);
+    const qs = params.toString();
+    history.replaceState(null, "", `#/lists/${encodeURIComponent(listId)}${qs ? `?${qs}` : ""}`);
+  }
+
+  function readControls() {
+    const filters = {};
+    for (const [key, control] of Object.entries(controls)) {
+      const value = control.value.trim();
+      if (value) filters[key] = value;
+    }
+    return filters;
+  }
+
+  function applyFilters(filters) {
+    if (sameFilters(filters, state.filters)) return;
+    state.filters = filters;
+    state.cursors = [null];
+    state.page = 0;
+    clearSelection();
+    writeHash();
+    load();
+  }
+
+  const onType = debounce(() => applyFilters(readControls()), 250);
+  for (const control of Object.values(controls)) {
+    control.addEventListener(control.tagName === "SELECT" ? "change" : "input",
+      control.tagName === "SELECT" ? () => applyFilters(readControls()) : onType);
+  }
+  clearButton.addEventListener("click", () => clearFilters());
+  function clearFilters() {
+    for (const control of Object.values(controls)) control.value = "";
+    applyFilters({});
+    search.focus();
+  }
+
+  prev.addEventListener("click", () => { if (state.page > 0) { state.page -= 1; turn(); } });
+  next.addEventListener("click", () => {
+    if (!state.next) return;
+    state.cursors[state.page + 1] = state.next;
+    state.page += 1;
+    turn();
+  });
+  function turn() {
+    // A page's selection is its own; "all matching" stays (it names the filter).
+    if (!state.allMatching) state.selected.clear();
+    load().then(() => tableWrap.scrollIntoView({block: "nearest"}));
+  }
+
+  selectAll.addEventListener("change", () => {
+    state.allMatching = false;
+    for (const lead of state.items) {
+      if (selectAll.checked) state.selected.add(lead.id); else state.selected.delete(lead.id);
+    }
+    renderRows();
+  });
+
+  addButton.addEventListener("click", async () => {
+    const result = await addLeadDialog(listId);
+    if (!result) return;
+    await load();
+    if (result.open) panel.open(result.open);
+    writeHash();
+  });
+  exportButton.addEventListener("click", () =>
+    exportCsv(listId, {...state.filters}, exportButton, exportStatus, () => stopped));
+
+  function clearSelection() {
+    state.selected.clear();
+    state.allMatching = false;
+  }
+
+  function selectionSize() {
+    return state.allMatching ? state.count : state.selected.size;
+  }
+
+  async function load() {
+    // Only the newest request may fill the table: an older, slower answer is
+    // aborted rather than allowed to replace a newer one.
+    if (controller) controller.abort();
+    const mine = new AbortController();
+    controller = mine;
+    tableWrap.setAttribute("aria-busy", "true");
+    const params = {...state.filters, limit: PAGE_SIZE, cursor: state.cursors[state.page],
+                    count: state.page === 0 ? "true" : undefined};
+    try {
+      const page = await get(`${base}/leads`, params, {signal: mine.signal});
+      if (mine !== controller) return;
+      state.items = page.items;
+      state.next = page.next_cursor;
+      if (state.page === 0) state.count = page.count;
+    } catch (err) {
+      if (err.name === "AbortError" || mine !== controller) return;
+      state.items = [];
+      state.next = null;
+      body.replaceChildren(h("div", {class: "empty card", role: "alert"},
+        h("p", {}, `The leads could not be loaded: ${describeError(err)}`),
+        h("button", {type: "button", onclick: () => load()}, "Try again")));
+      return;
+    } finally {
+      if (mine === controller) tableWrap.removeAttribute("aria-busy");
+    }
+    render();
+  }
+
+  function render() {
+    const filtered = Object.keys(state.filters).length > 0;
+    if (state.count === null) matchLine.textContent = "More than 50,000 leads match";
+    else if (state.count !== undefined) {
+      matchLine.textContent = `${formatNumber(state.count)} ${state.count === 1 ? "lead" : "leads"}` +
+        (filtered ? ` ${state.count === 1 ? "matches" : "match"}` : "");
+    }
+    if (!state.items.length && state.page === 0) {
+      body.replaceChildren(filtered ? emptyMatch() : emptyList());
+      pager.hidden = true;
+    } else {
+      body.replaceChildren(tableWrap);
+      pager.hidden = false;
+    }
+    prev.disabled = state.page === 0;
+    next.disabled = !state.next;
+    pageLabel.textContent = `Page ${state.page + 1}`;
+    renderRows();
+  }
+
+  function emptyList() {
+    return h("div", {class: "empty card"}, h("h2", {}, "No leads yet"),
+      h("p", {}, "Import a file or add a lead to start."),
+      h("p", {class: "actions center"},
+        h("a", {class: "button primary", href: `#/lists/${encodeURIComponent(listId)}/import`},
+          "Import a file"),
+        h("button", {type: "button", onclick: () => addButton.click()}, "Add a lead")));
+  }
+
+  function emptyMatch() {
+    return h("div", {class: "empty card"}, h("h2", {}, "No lead matches"),
+      h("p", {}, "No lead matches; clear the filters or change the search."),
+      h("p", {}, h("button", {type: "button", onclick: clearFilters}, "Clear the filters")));
+  }
+
+  function renderRows() {
+    tbody.replaceChildren(...state.items.map(row));
+    const onPage = state.items.filter((l) => state.selected.has(l.id)).length;
+    selectAll.checked = state.allMatching || (onPage > 0 && onPage === state.items.length);
+    selectAll.indeterminate = !state.allMatching && onPage > 0 && onPage < state.items.length;
+    renderOffer();
+    bulk.update(selectionSize(), state.allMatching);
+  }
+
+  function renderOffer() {
+    const more = state.next || state.page > 0;
+    const n = state.count === null ? "" : ` ${formatNumber(state.count)}`;
+    if (state.allMatching) {
+      offer.replaceChildren(`All${n} matching leads are selected. `,
+        h("button", {type: "button", class: "ghost small", onclick: () => {
+          clearSelection(); renderRows();
+        }}, "Clear selection"));
+    } else if (more && selectAll.checked) {
+      offer.replaceChildren(`All ${state.items.length} on this page are selected. `,
+        h("button", {type: "button", class: "ghost small", onclick: () => {
+          state.allMatching = true; renderRows();
+        }}, `Select all${n} matching`));
+    } else {
+      offer.replaceChildren();
+    }
+  }
+
+  function row(lead) {
+    const name = leadName(lead);
+    const checked = state.allMatching || state.selected.has(lead.id);
+    const box = h("input", {type: "checkbox", "aria-label": `Select ${name}`, checked,
+                            disabled: state.allMatching});
+    box.addEventListener("change", () => {
+      if (box.checked) state.selected.add(lead.id); else state.selected.delete(lead.id);
+      renderRows();
+      tbody.querySelector(`tr[data-lead-id="${CSS.escape(lead.id)}"] input`)?.focus();
+    });
+    const tr = h("tr", {tabindex: "0", class: panel.leadId() === lead.id ? "lead-row open" : "lead-row",
+                        dataset: {leadId: lead.id}, "aria-label": `${name}: open the lead`},
+      h("td", {class: "check"}, box),
+      h("th", {scope: "row"}, name),
+      h("td", {}, lead.company || ""),
+      h("td", {}, lead.job_title || ""),
+      h("td", {class: "email"}, lead.email
+        ? [h("span", {class: "email-text"}, lead.email), " ", badge(lead.email_status, "email")]
+        : h("span", {class: "muted"}, "—")),
+      h("td", {class: "nowrap"}, lead.phone || ""),
+      h("td", {}, badge(lead.status, "status")),
+      h("td", {}, (lead.tags || []).map((t) => h("span", {class: "tag"}, t))),
+      h("td", {class: "nowrap"}, formatDate(lead.last_activity_at || lead.updated_at)));
+    tr.addEventListener("click", (event) => {
+      if (event.target.closest("input, button, a, label")) return;
+      openLead(lead.id);
+    });
+    tr.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && event.target === tr) { event.preventDefault(); openLead(lead.id); }
+    });
+    return tr;
+  }
+
+  function openLead(leadId) {
+    panel.open(leadId);
+    writeHash(leadId);
+    for (const tr of tbody.querySelectorAll("tr")) {
+      tr.classList.toggle("open", tr.dataset.leadId === leadId);
+    }
+  }
+
+  await load();
+  if (query.get("lead")) panel.open(query.get("lead"));
+
+  const stop = () => { stopped = true; if (controller) controller.abort(); panel.destroy(); };
+  // Back/forward or a link within this list: same path, other filters or lead.
+  stop.onQuery = (params) => {
+    const filters = filtersFrom(params);
+    for (const [key, control] of Object.entries(controls)) control.value = filters[key] || "";
+    applyFilters(filters);
+    const leadId = params.get("lead");
+    if (leadId && leadId !== panel.leadId()) openLead(leadId);
+    else if (!leadId && panel.leadId()) panel.close();
+  };
+  return stop;
 }
