@@ -66,5 +66,5 @@ destroy: $(INFRA_STAMP)
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .hypothesis
 
-bench: $(STAMP)
+bench: $(STAMP) chromium
 	$(BIN)/python -m tools.bench

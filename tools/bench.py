@@ -277,6 +277,8 @@ def main() -> None:
     parser.add_argument("--export-leads", type=int, default=1_000_000)
     parser.add_argument("--skip-lists", action="store_true")
     parser.add_argument("--list-leads", type=int, default=100_000)
+    parser.add_argument("--skip-webapp", action="store_true")
+    parser.add_argument("--webapp-leads", type=int, default=100_000)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results: list[tuple[str, str, str, str]] = []
@@ -389,6 +391,11 @@ def main() -> None:
         from tools.bench_lists import run as list_rows  # noqa: PLC0415
 
         results += list_rows(args.list_leads)
+
+    if not args.skip_webapp:  # issue 13: the web app in Chromium (tools/bench_webapp.py)
+        from tools.bench_webapp import run as webapp_rows  # noqa: PLC0415
+
+        results += webapp_rows(args.webapp_leads)
 
     print()
     print(f"make bench, {time.strftime('%Y-%m-%d')}")

@@ -127,7 +127,8 @@ def _free_port() -> int:
 class ListStack:
     """tools.localstack on free ports (no demo import); its embedded AWS's pid for RSS."""
 
-    def __init__(self, log_name: str = "lists-stack.log") -> None:
+    def __init__(self, log_name: str = "lists-stack.log",
+                 extra_env: dict[str, str] | None = None) -> None:
         self.api_port, self.aws_port = _free_port(), _free_port()
         self.url = f"http://127.0.0.1:{self.api_port}"
         self._aws_pid: int | None = None
@@ -140,6 +141,7 @@ class ListStack:
                    LEADPIPE_SHEETS_SANDBOX_PORT=str(_free_port()),
                    LEADPIPE_TOKEN=TOKEN, LEADPIPE_DEMO="0",
                    LEADPIPE_MAX_UPLOAD_BYTES=str(500 * 1024 * 1024))
+        env.update(extra_env or {})
         WORK.mkdir(parents=True, exist_ok=True)
         self.log = (WORK / log_name).open("w")
         self.proc = subprocess.Popen([sys.executable, "-m", "tools.localstack"], cwd=ROOT,
