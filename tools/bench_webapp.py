@@ -107,7 +107,7 @@ def _label(lead: dict[str, Any]) -> str:
     return str(lead["email"])
 
 
-def measure(stack: ListStack, list_id: str) -> list[Row]:
+def measure(stack: ListStack, list_id: str, leads: int) -> list[Row]:
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     from tools.localstack import sign_in_link  # noqa: PLC0415
@@ -159,7 +159,7 @@ def measure(stack: ListStack, list_id: str) -> list[Row]:
                                 (f"search q={SEARCH}: first page shown", searches, api_search,
                                  search_url)):
         app_ms, api_ms = _median_ms(app), _median_ms(api)
-        rows.append((f"web app, 100k-lead list: {name} (median of {REPEATS})",
+        rows.append((f"web app, {leads:,}-lead list: {name} (median of {REPEATS})",
                      f"{app_ms:.1f} ms (p90 {sorted(app)[int(len(app) * 0.9) - 1]:.0f} ms)",
                      f"bare API call {api_ms:.1f} ms (`{urlsplit(url).path}?"
                      f"{urlsplit(url).query}`)", _verdict(app_ms, api_ms)))
@@ -184,7 +184,7 @@ def run(leads: int = 100_000, *, progress: Callable[[str], None] = print) -> lis
         _point_at(stack.aws_url)
         list_id, written, seconds = seed(stack, leads, progress=progress)
         progress(f"seeded {written:,} leads in {seconds:.0f} s")
-        return measure(stack, list_id)
+        return measure(stack, list_id, written)
     finally:
         stack.stop()
 
