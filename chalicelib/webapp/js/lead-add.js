@@ -41,7 +41,7 @@ export function addLeadDialog(listId) {
     function showProblem(err) {
       if (err instanceof ApiError && err.status === 409 && err.details.lead_id) {
         showFieldErrors(form, {[err.details.identity || "email"]: err.message});
-        problem.replaceChildren(h("p", {}, `${err.message}.`),
+        problem.replaceChildren(h("p", {}, "Change it, or open that lead instead."),
           h("button", {type: "button", onclick: () => done({open: err.details.lead_id})},
             "Open the existing lead"));
         return;

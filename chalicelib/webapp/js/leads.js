@@ -296,7 +296,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
       tbody.querySelector(`tr[data-lead-id="${CSS.escape(lead.id)}"] input`)?.focus();
     });
     const tr = h("tr", {tabindex: "0", class: panel.leadId() === lead.id ? "lead-row open" : "lead-row",
-                        dataset: {leadId: lead.id}, "aria-label": `${name}: open the lead`},
+                        dataset: {leadId: lead.id}, title: "Open the lead (Enter)"},
       h("td", {class: "check"}, box),
       h("th", {scope: "row"}, name),
       h("td", {}, lead.company || ""),
