@@ -19,7 +19,7 @@ XSS = "<img src=x onerror=alert(1)>"
 
 def make_list(api: Api, leads: list[dict[str, Any]], label: str = "Leads") -> str:
     """A fresh list holding `leads` (created through the batch endpoint)."""
-    list_id = api.post("/lists", {"name": f"{label} {time.time_ns()}"})["id"]
+    list_id = api.post("/lists", {"name": f"{label} {time.time_ns() % 100_000:05d}"})["id"]
     for start in range(0, len(leads), 500):
         batch = api.post(f"/lists/{list_id}/leads/batch", {"leads": leads[start:start + 500]})
         deadline = time.monotonic() + 30
@@ -65,7 +65,7 @@ def test_table_shows_leads_with_badges_and_search_finds_part_of_a_company(
          "company": "Initech Software", "job_title": "Admiral"},
         {"first_name": "Alan", "last_name": "Turing", "email": "alan@bletchley.example",
          "company": "Bletchley Park"},
-    ])
+    ], "Spring campaign")
     # WHEN the person opens it
     open_list(page, list_id)
     # THEN every lead shows with its status and verification badges, tags and the count
