@@ -155,7 +155,8 @@ def test_a_file_that_is_not_a_table_shows_the_apis_error(page: Page, api: Api, t
     # a wrong kind of file is refused before any upload
     choose(page, write(tmp_path, "notes.pdf", "%PDF-1.4"))
     refused = page.get_by_role("alert").filter(has_text="cannot be imported")
-    expect(refused).to_contain_text("pdf", ignore_case=True)
+    expect(refused).to_contain_text("Unsupported file type")
+    expect(refused).to_contain_text("Supported files: .csv")
 
 
 def test_the_wizard_starts_by_picking_or_creating_a_list(page: Page, api: Api):

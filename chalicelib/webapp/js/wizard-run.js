@@ -138,7 +138,7 @@ export function renderRun(wiz, job) {
     verification.replaceChildren(h("h3", {}, v.pending ? "Verifying emails…" : "Email verification"),
       h("ul", {class: "summary-counts"}, keys.map(([key, label, cls]) =>
         h("li", {class: cls, dataset: {key}}, h("strong", {}, formatNumber(v[key] || 0)), ` ${label}`))),
-      v.pending ? h("p", {class: "muted"}, "Each new lead's email is being checked; this fills in by itself.") : null);
+      ...(v.pending ? [h("p", {class: "muted"}, "Each new lead's email is being checked; this fills in by itself.")] : []));
   }
 
   (async () => {

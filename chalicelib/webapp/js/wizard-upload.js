@@ -123,9 +123,11 @@ export function stepFile(wiz) {
   function showProblem(err) {
     bar.hidden = true;
     status.textContent = "";
-    const code = err instanceof ApiError && err.code ? ` (${humanize(err.code)})` : "";
-    problem.replaceChildren(h("strong", {}, "This file cannot be imported", code, ": "),
-      h("span", {}, describeError(err)),
+    // A 400's own words are in its per-field errors (e.g. which file types are supported).
+    const listed = err instanceof ApiError ? (err.details.errors || []).filter((e) => e && e.message) : [];
+    const code = listed.length ? listed[0].code : err instanceof ApiError ? err.code : null;
+    problem.replaceChildren(h("strong", {}, "This file cannot be imported", code ? ` (${humanize(code)})` : "", ": "),
+      h("span", {}, listed.length ? listed.map((e) => e.message).join(" ") : describeError(err)),
       h("p", {}, "Choose another file, or download the CSV template and fill it in."));
   }
 
