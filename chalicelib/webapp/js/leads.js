@@ -31,7 +31,18 @@ const sameFilters = (a, b) => JSON.stringify(Object.entries(a).sort()) ===
 export async function renderLeadTable(listId, query = new URLSearchParams()) {
   mount(spinner("Loading the list…"));
   const base = `/lists/${encodeURIComponent(listId)}`;
-  const list = await get(base);
+  // The first page is asked at once, beside the list's own details.
+  const first = {controller: new AbortController()};
+  first.promise = get(`${base}/leads`, {...filtersFrom(query), limit: PAGE_SIZE},
+                      {signal: first.controller.signal});
+  first.promise.catch(() => undefined); // load() reports its failure
+  let list;
+  try {
+    list = await get(base);
+  } catch (err) {
+    first.controller.abort();
+    throw err;
+  }
   const state = {filters: filtersFrom(query), cursors: [null], page: 0, items: [],
                  next: null, count: undefined, selected: new Set(), allMatching: false};
   let controller = null;
@@ -191,24 +202,26 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
   }
 
   function selectionSize() {
-    return state.allMatching ? state.count : state.selected.size;
+    return state.allMatching ? (state.count ?? null) : state.selected.size;
   }
 
-  async function load() {
+  const pageRequest = (signal) => get(`${base}/leads`,
+    {...state.filters, limit: PAGE_SIZE, cursor: state.cursors[state.page]}, {signal});
+
+  async function load(prefetched = null) {
     // Only the newest request may fill the table: an older, slower answer is
     // aborted rather than allowed to replace a newer one.
     if (controller) controller.abort();
-    const mine = new AbortController();
+    const mine = prefetched ? prefetched.controller : new AbortController();
     controller = mine;
     tableWrap.setAttribute("aria-busy", "true");
-    const params = {...state.filters, limit: PAGE_SIZE, cursor: state.cursors[state.page],
-                    count: state.page === 0 ? "true" : undefined};
+    // The count is asked beside the page, not with it: the page shows first.
+    if (state.page === 0) countMatches(mine);
     try {
-      const page = await get(`${base}/leads`, params, {signal: mine.signal});
+      const page = await (prefetched ? prefetched.promise : pageRequest(mine.signal));
       if (mine !== controller) return;
       state.items = page.items;
       state.next = page.next_cursor;
-      if (state.page === 0) state.count = page.count;
     } catch (err) {
       if (err.name === "AbortError" || mine !== controller) return;
       state.items = [];
@@ -223,13 +236,33 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     render();
   }
 
-  function render() {
+  async function countMatches(mine) {
+    state.count = undefined;
+    renderCount();
+    try {
+      const answer = await get(`${base}/leads`, {...state.filters, limit: 1, count: "true"},
+                               {signal: mine.signal});
+      if (mine !== controller) return;
+      state.count = answer.count;
+    } catch {
+      return; // aborted by a newer search, or the page's own error says it
+    }
+    renderCount();
+    renderRows();
+  }
+
+  function renderCount() {
     const filtered = Object.keys(state.filters).length > 0;
     if (state.count === null) matchLine.textContent = "More than 50,000 leads match";
-    else if (state.count !== undefined) {
+    else if (state.count === undefined) matchLine.textContent = "Counting…";
+    else {
       matchLine.textContent = `${formatNumber(state.count)} ${state.count === 1 ? "lead" : "leads"}` +
         (filtered ? ` ${state.count === 1 ? "matches" : "match"}` : "");
     }
+  }
+
+  function render() {
+    const filtered = Object.keys(state.filters).length > 0;
     if (!state.items.length && state.page === 0) {
       body.replaceChildren(filtered ? emptyMatch() : emptyList());
       pager.hidden = true;
@@ -269,7 +302,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
 
   function renderOffer() {
     const more = state.next || state.page > 0;
-    const n = state.count === null ? "" : ` ${formatNumber(state.count)}`;
+    const n = state.count === null || state.count === undefined ? "" : ` ${formatNumber(state.count)}`;
     if (state.allMatching) {
       offer.replaceChildren(`All${n} matching leads are selected. `,
         h("button", {type: "button", class: "ghost small", onclick: () => {
@@ -307,7 +340,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
       h("td", {class: "nowrap"}, lead.phone || ""),
       h("td", {}, badge(lead.status, "status")),
       h("td", {}, (lead.tags || []).map((t) => h("span", {class: "tag"}, t))),
-      h("td", {class: "nowrap"}, formatDate(lead.last_activity_at || lead.updated_at)));
+      lastActivity(lead.last_activity_at || lead.updated_at));
     tr.addEventListener("click", (event) => {
       if (event.target.closest("input, button, a, label")) return;
       openLead(lead.id);
@@ -318,6 +351,16 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     return tr;
   }
 
+  function lastActivity(iso) {
+    // Short in the cell (today: the time; else the date), in full on hover.
+    const date = new Date(iso);
+    if (!iso || Number.isNaN(date.getTime())) return h("td", {}, "—");
+    const today = date.toDateString() === new Date().toDateString();
+    const text = today ? date.toLocaleTimeString([], {hour: "numeric", minute: "2-digit"})
+      : date.toLocaleDateString([], {year: "numeric", month: "short", day: "numeric"});
+    return h("td", {class: "nowrap"}, h("time", {datetime: iso, title: formatDate(iso)}, text));
+  }
+
   function openLead(leadId) {
     panel.open(leadId);
     writeHash(leadId);
@@ -326,7 +369,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     }
   }
 
-  await load();
+  await load(first);
   if (query.get("lead")) panel.open(query.get("lead"));
 
   const stop = () => { stopped = true; if (controller) controller.abort(); panel.destroy(); };

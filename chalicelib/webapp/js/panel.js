@@ -108,7 +108,8 @@ export function createPanel({listId, onSaved, onDeleted, onClose}) {
     const activity = activitySection(base(lead.id));
     el.replaceChildren(head(leadName(lead)), verification(), statusAndTags(), form(activity),
       activity.el);
-    el.querySelector(".panel-head h2").focus();
+    // The panel is sticky: focusing it must not scroll the table away.
+    el.querySelector(".panel-head h2").focus({preventScroll: true});
     activity.reload();
   }
 
