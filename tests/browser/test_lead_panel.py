@@ -75,6 +75,8 @@ def test_panel_edit_shows_the_error_at_the_field_then_saves_only_what_changed(
     expect(page.locator("tr", has_text="Ada Lovelace")).to_contain_text("Babbage & Co")
     # (the new email's verdict may come in first, above the edit)
     expect(panel.locator(".timeline li.activity-edited").first).to_contain_text("Babbage & Co")
+    page.evaluate("window.scrollTo(0, 0)")
+    panel.evaluate("element => { element.scrollTop = 0; }")
     shot(page, "lead-panel")
     assert not app_errors(console), console.errors
 

@@ -149,6 +149,20 @@ def test_select_all_matching_sets_the_status_of_every_matching_lead_on_every_pag
     assert not console.errors, console.errors
 
 
+def test_a_filterable_custom_field_is_a_filter_too(page: Page, api: Api):
+    # GIVEN a list whose "tier" custom field is filterable (ready at once on an empty list)
+    list_id = api.post("/lists", {"name": f"Tiers {time.time_ns() % 100_000:05d}"})["id"]
+    api.call("PATCH", f"/lists/{list_id}", {"filterable_fields": [{"key": "tier", "type": "text"}]})
+    api.post(f"/lists/{list_id}/leads/batch", {"leads": [
+        {"first_name": f"T{i}", "email": f"t{i}@tier.example",
+         "custom_fields": {"tier": "gold" if i < 2 else "silver"}} for i in range(5)]})
+    open_list(page, list_id)
+    page.get_by_label("Tier", exact=True).fill("gold")
+    expect(page.locator(".match-count")).to_have_text("2 leads match")
+    expect(rows(page)).to_have_count(2)
+    expect(page).to_have_url(re.compile(r"\?cf\.tier=gold$"))
+
+
 def test_bulk_tags_and_delete_on_selected_rows(page: Page, api: Api):
     list_id = make_list(api, [{"first_name": f"Row{i}", "email": f"row{i}@tags.example"}
                               for i in range(4)], "Tags")
