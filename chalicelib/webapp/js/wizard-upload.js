@@ -131,11 +131,17 @@ export function stepFile(wiz) {
       h("p", {}, "Choose another file, or download the CSV template and fill it in."));
   }
 
-  // Coming back to an import still analysing (from its link): keep waiting.
+  // Coming back to an import being analysed (its link, or a Google Sheet just
+  // sent from Sources): keep waiting for its analysis instead of asking for a file.
   const job = state.job;
-  if (job && job.status === "analysing") {
+  const fromSource = job && job.source && job.source !== "file";
+  if (job && (job.status === "analysing" || (fromSource && job.status === "awaiting_upload"))) {
     chosen.replaceChildren(h("strong", {}, job.filename));
     waitForAnalysis(job.id).catch((err) => { if (!ctl.stopped) showProblem(err); });
+    if (fromSource) {
+      return h("div", {}, h("h2", {}, "2. Reading the source"), chosen, status, problem,
+        h("div", {class: "wizard-nav"}, h("a", {class: "button", href: "#/sources"}, "Back to sources")));
+    }
   }
   return h("div", {},
     h("h2", {}, "2. Choose the file"),
