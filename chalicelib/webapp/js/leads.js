@@ -50,11 +50,12 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
 
   // ---- header, search and filters ---------------------------------------
   const addButton = h("button", {type: "button", class: "primary"}, "Add lead");
+  const leadTotal = h("p", {class: "muted lead-total"}, `${formatNumber(list.lead_count)} leads`);
   const exportButton = h("button", {type: "button"}, "Export CSV");
   const exportStatus = h("span", {class: "muted", role: "status"});
   const header = h("div", {class: "page-head"},
     h("div", {}, h("h1", {}, list.name),
-      h("p", {class: "muted lead-total"}, `${formatNumber(list.lead_count)} leads`)),
+      leadTotal),
     h("div", {class: "actions"}, exportStatus, exportButton,
       h("a", {class: "button", href: `#/lists/${encodeURIComponent(listId)}/imports`},
         "Past imports"),
@@ -92,7 +93,8 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     listId,
     selection: () => ({ids: [...state.selected], allMatching: state.allMatching,
                        filter: {...state.filters}, size: selectionSize()}),
-    onDone: () => { clearSelection(); load(); },
+    // A bulk action may move or remove leads of any page: start again at the first.
+    onDone: () => { clearSelection(); state.cursors = [null]; state.page = 0; load(); },
   });
   const selectAll = h("input", {type: "checkbox", "aria-label": "Select all on this page"});
   const tbody = h("tbody");
@@ -118,7 +120,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     onClose: (leadId) => {
       writeHash(null);
       const row = tbody.querySelector(`tr[data-lead-id="${CSS.escape(leadId)}"]`);
-      if (row) row.focus();
+      (row || search).focus();
     },
   });
   const layout = h("div", {class: "lead-layout"}, h("div", {class: "lead-main"}, body, pager),
@@ -215,6 +217,8 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     const mine = prefetched ? prefetched.controller : new AbortController();
     controller = mine;
     tableWrap.setAttribute("aria-busy", "true");
+    // "Select all on this page" waits for the page it would select.
+    selectAll.disabled = true;
     // The count is asked beside the page, not with it: the page shows first.
     if (state.page === 0) countMatches(mine);
     try {
@@ -222,6 +226,9 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
       if (mine !== controller) return;
       state.items = page.items;
       state.next = page.next_cursor;
+      // A selection is of rows shown: ticks made on the rows being replaced go.
+      const shown = new Set(page.items.map((lead) => lead.id));
+      for (const id of state.selected) if (!shown.has(id)) state.selected.delete(id);
     } catch (err) {
       if (err.name === "AbortError" || mine !== controller) return;
       state.items = [];
@@ -231,7 +238,10 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
         h("button", {type: "button", onclick: () => load()}, "Try again")));
       return;
     } finally {
-      if (mine === controller) tableWrap.removeAttribute("aria-busy");
+      if (mine === controller) {
+        tableWrap.removeAttribute("aria-busy");
+        selectAll.disabled = false;
+      }
     }
     render();
   }
@@ -244,6 +254,10 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
                                {signal: mine.signal});
       if (mine !== controller) return;
       state.count = answer.count;
+      // Unfiltered, the count is the list's size: the header follows adds and deletes.
+      if (!Object.keys(state.filters).length && answer.count !== null) {
+        leadTotal.textContent = `${formatNumber(answer.count)} leads`;
+      }
     } catch {
       return; // aborted by a newer search, or the page's own error says it
     }
