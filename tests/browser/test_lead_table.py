@@ -103,6 +103,39 @@ def test_table_shows_leads_with_badges_and_search_finds_part_of_a_company(
     assert not console.errors, console.errors
 
 
+# Answers to a search for "A" come 1.5 s late, after the answer to the newer "Ada".
+SLOW_SEARCH = """
+const realFetch = window.fetch;
+window.fetch = async (...args) => {
+  const response = await realFetch(...args);
+  if (new URL(String(args[0])).searchParams.get("q") === "A") {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }
+  return response;
+};
+"""
+
+
+def test_an_older_slower_search_answer_never_replaces_a_newer_one(page: Page, api: Api):
+    list_id = make_list(api, [
+        {"first_name": "Ada", "email": "ada@order.example"},
+        {"first_name": "Alan", "email": "alan@order.example"},
+        {"first_name": "Grace", "email": "grace@order.example"}], "Order")
+    page.add_init_script(SLOW_SEARCH)
+    open_list(page, list_id)
+    page.reload()  # the script runs in a new document (the token stays in the session)
+    assert "realFetch" in page.evaluate("window.fetch.toString()")
+    box = page.get_by_role("searchbox", name="Search leads")
+    box.press_sequentially("A")
+    page.wait_for_timeout(400)  # the debounced search for "A" is sent (and held back)
+    box.press_sequentially("da")
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first).to_contain_text("Ada")
+    page.wait_for_timeout(2000)  # the late answer for "A" arrives: it must not show
+    expect(rows(page)).to_have_count(1)
+    expect(page.locator(".match-count")).to_have_text("1 lead matches")
+
+
 def test_an_empty_list_says_to_import_or_add_a_lead(page: Page, api: Api):
     list_id = api.post("/lists", {"name": f"Empty {time.time_ns()}"})["id"]
     open_list(page, list_id)
