@@ -140,6 +140,19 @@ def test_drag_and_drop_and_the_identity_must_be_mapped(page: Page, api: Api):
     expect(page.get_by_role("alert").filter(has_text="which takes one column")).to_be_visible()
     page.get_by_label("Map column Company").select_option("company")
     expect(page.get_by_role("button", name="Next")).to_be_enabled()
+    # AND at a phone's width the mapping still fits: every dropdown and Next reachable
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_label("Map column Favourite colour").scroll_into_view_if_needed()
+    expect(page.get_by_label("Map column Favourite colour")).to_be_in_viewport()
+    expect(page.get_by_role("button", name="Next")).to_be_visible()
+    shot(page, "wizard-mapping-phone")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # AND the CSV template downloads (the route needs the token: fetched, then saved)
+    page.get_by_role("button", name="Back").click()
+    with page.expect_download() as template:
+        page.get_by_role("button", name="Download CSV template").click()
+    assert template.value.suggested_filename == "leadpipe-template.csv"
+    assert "email" in Path(template.value.path()).read_text(encoding="utf-8").splitlines()[0]
 
 
 def test_a_file_that_is_not_a_table_shows_the_apis_error(page: Page, api: Api, tmp_path: Path):

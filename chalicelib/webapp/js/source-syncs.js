@@ -148,7 +148,7 @@ export function syncsSection(page) {
 function countsText(c) {
   if (!c) return "";
   return `${formatNumber(c.saved)} saved · ${formatNumber(c.updated)} updated · ${formatNumber(c.unchanged)} unchanged · ` +
-    `${formatNumber(c.invalid)} invalid`;
+    `${formatNumber(c.duplicates)} duplicates · ${formatNumber(c.invalid)} invalid`;
 }
 
 async function runsTable(sync) {
