@@ -76,9 +76,13 @@ def test_a_full_import_through_the_wizard(page: Page, api: Api, tmp_path: Path, 
     expect(page.get_by_role("heading", name=re.compile("Check the first rows"))).to_be_visible()
     bad_email = body.locator("td.cell-error", has_text="not-an-email")
     expect(bad_email).to_contain_text("@-sign")
+    expect(body.locator("td.cell-warning").first).to_contain_text("12")
     expect(body.locator("td.cell-warning").first).to_contain_text("Warning")
+    repeat = body.get_by_role("row", name=re.compile("^7 ")).first
+    expect(repeat).to_contain_text("Duplicate of row 2")
     expect(page.get_by_role("region", name="Validation summary")).to_contain_text("Invalid")
     expect(body.locator(".notice")).to_contain_text("Favourite colour")
+    shot(page, "wizard-preview")
     page.get_by_role("button", name="Next").click()
     # WHEN the mode is chosen and the import started
     page.get_by_label("Fill empty fields").check()

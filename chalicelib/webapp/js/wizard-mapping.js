@@ -156,6 +156,8 @@ export function stepPreview(wiz) {
   const changed = Object.keys(state.mapping).filter((c) => (state.mapping[c] || null) !== (detected[c] || null));
   const raw = state.rows && state.rows[0] && state.rows[0].length === columns.length ? state.rows : null;
 
+  const identity = state.list ? state.list.identity : "email";
+  const firstRowOf = {}; // identity value → the first preview row holding it (in-file duplicates)
   const body = (job.preview || []).map((entry) => {
     const problems = {};
     for (const kind of ["errors", "warnings"]) {
@@ -164,8 +166,9 @@ export function stepPreview(wiz) {
     const rawRow = raw ? raw[entry.row - 1] : null;
     const cells = targets.map((target) => {
       let value = leadValue(entry.lead, target);
-      if (!entry.lead && rawRow) value = rawRow[columns.indexOf(columnOf[target])] || "";
       const found = problems[target] || [];
+      // A rejected row has no lead, and a bad optional value is dropped: show what the file holds.
+      if ((!entry.lead || (!value && found.length)) && rawRow) value = rawRow[columns.indexOf(columnOf[target])] || "";
       const worst = found.some((p) => p.kind === "errors") ? "error" : found.length ? "warning" : "";
       return h("td", {class: worst ? `cell-${worst}` : ""},
         value ? h("span", {}, value) : h("span", {class: "muted"}, "—"),
@@ -174,7 +177,11 @@ export function stepPreview(wiz) {
     });
     // Problems on fields no column shows (e.g. a row-level one) go in the last column.
     const elsewhere = Object.entries(problems).filter(([f]) => !targets.includes(f)).flatMap(([, ps]) => ps);
-    const outcome = entry.lead
+    const key = entry.lead ? leadValue(entry.lead, identity) : "";
+    const earlier = key ? firstRowOf[key] : undefined;
+    if (key && earlier === undefined) firstRowOf[key] = entry.row;
+    const outcome = earlier !== undefined ? h("span", {class: "badge email-risky"}, `Duplicate of row ${earlier}`)
+      : entry.lead
       ? (entry.warnings || []).length ? h("span", {class: "badge email-risky"}, "Saved with warnings")
         : h("span", {class: "badge email-valid"}, "Will be saved")
       : h("span", {class: "badge email-invalid"}, "Rejected");
