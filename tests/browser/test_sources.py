@@ -62,6 +62,11 @@ def test_connect_hubspot_then_create_and_run_a_sync(page: Page, api: Api, consol
     expect(page.get_by_role("table", name="Past runs")).to_contain_text("Completed")
     shot(page, "sources")
     assert api.get(f"/lists/{list_id}")["lead_count"] > 0
+    # at a phone's width nothing spills sideways (wide tables scroll in their frame)
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(sync_row.get_by_role("button", name="Run HubSpot contacts now")).to_be_attached()
+    shot(page, "sources-phone")
     assert not console.errors, console.errors
 
 
