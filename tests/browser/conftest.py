@@ -17,13 +17,16 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.e2e.test_local_stack import ROOT, TOKEN, Stack
 from tools.localstack import sign_in_link
 
 CHROMIUM = os.environ.get("LEADPIPE_CHROMIUM", "/usr/lib/chromium/chromium")
 SHOTS = ROOT / ".local" / "screenshots"
+# Two cores shared with the whole local stack: a screen may take a few seconds
+# under load. Waiting longer changes no outcome, only how long a failure takes.
+expect.set_options(timeout=20_000)
 
 
 def chromium_path() -> str:
@@ -73,6 +76,7 @@ class Console:
 @pytest.fixture
 def context(browser: Browser) -> Iterator[BrowserContext]:
     ctx = browser.new_context(viewport={"width": 1280, "height": 800}, accept_downloads=True)
+    ctx.set_default_timeout(30_000)  # clicks, waits and downloads, under the same load
     try:
         yield ctx
     finally:
