@@ -9,8 +9,9 @@ watchdog drops it), never an active import the watchdog cannot see.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
@@ -21,18 +22,24 @@ from chalicelib.adapters.dynamo_models import (
     ACTIVE_IMPORTS_PK,
     ImportModel,
     chunk_key,
+    chunk_verdicts_key,
     import_key,
     import_ref_key,
 )
 from chalicelib.domain.clock import utc_now_iso
+from chalicelib.domain.deliverability import DomainVerdict
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.import_job import ImportCounts, ImportJob, verification_counts
 from chalicelib.domain.import_state import ImportMode, ImportState
 from chalicelib.domain.lead_index import ShardTally
 from chalicelib.domain.lead_list import LeadList
+from chalicelib.domain.statuses import VERDICT_STATUSES
 from chalicelib.resources import IMPORT_RETENTION_DAYS
 
 _RETENTION_SECONDS = IMPORT_RETENTION_DAYS * 86400
+# A pin item stays well under DynamoDB's 400 KB item limit: past this many
+# bytes of verdicts, the rest of a chunk's domains are verified in the background.
+PIN_MAX_BYTES = 300_000
 
 
 class ChunkNotCounted(RuntimeError):
@@ -209,11 +216,60 @@ class DynamoImports(ImportLeadWrites):
                                         Key={"pk": {"S": pk}, "sk": {"S": sk}})
         return "Item" in response
 
+    def pin_verdicts(self, import_id: str, number: int,
+                     verdicts: Sequence[DomainVerdict]) -> list[DomainVerdict]:
+        """The domain verdicts chunk `number` saves its leads with, fixed by its first
+        delivery: `verdicts` if this is the first, else the ones pinned before.
+
+        One conditional put, with a check that the import still exists (a
+        redelivery: a put refused, then one read). Every
+        delivery of the chunk then decides the same leads the same way: the
+        leads it writes again, their tallies and verification batches, and the
+        verdicts counted with the chunk are those of the first delivery.
+        """
+        pk, sk = chunk_verdicts_key(import_id, number)
+        rows: list[list[Any]] = []
+        size = 2
+        for v in verdicts:
+            row = [v.domain, v.status, v.reason, v.checked_at, v.expires_at]
+            size += len(json.dumps(row)) + 1
+            if size > PIN_MAX_BYTES:
+                break
+            rows.append(row)
+        text = json.dumps(rows, separators=(",", ":"))
+        ipk, isk = import_key(import_id)
+        failed = self._transact([
+            {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
+                     "Item": {"pk": {"S": pk}, "sk": {"S": sk}, "verdicts": {"S": text},
+                              "expires_at": {"N": str(self._expires_at())}}}},
+            # A deleted import gets no item back (its erasure has run).
+            {"ConditionCheck": {"TableName": self._table, "ConditionExpression":
+                                "attribute_exists(pk)",
+                                "Key": {"pk": {"S": ipk}, "sk": {"S": isk}}}}])
+        if failed is None:
+            pinned = rows
+        elif 1 in failed:
+            raise NotFound("Import not found", details={"import_id": import_id})
+        elif 0 in failed:
+            item = self.client.get_item(TableName=self._table, ConsistentRead=True,
+                                        Key={"pk": {"S": pk}, "sk": {"S": sk}})["Item"]
+            pinned = json.loads(item["verdicts"]["S"])
+        else:
+            raise ChunkNotCounted(f"chunk {number} of {import_id}: its pin was cancelled")
+        return [DomainVerdict(str(d), str(s), str(r), int(c), int(e))
+                for d, s, r, c, e in pinned]
+
     def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
-                     tally: ShardTally, no_email: int = 0) -> bool:
-        """Record a chunk's counts exactly once; False if it was recorded before."""
+                     tally: ShardTally, no_email: int = 0,
+                     verdicts: Mapping[str, int] | None = None) -> bool:
+        """Record a chunk's counts exactly once; False if it was recorded before.
+
+        `verdicts`: the saved leads written with their email verdict (by status),
+        counted on the import's verification counts in the same transaction.
+        """
         pk, sk = chunk_key(job.id, number)
         ipk, isk = import_key(job.id)
+        verdict_adds = {s: n for s, n in (verdicts or {}).items() if s in VERDICT_STATUSES and n}
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                      "Item": {"pk": {"S": pk}, "sk": {"S": sk},
@@ -230,15 +286,17 @@ class DynamoImports(ImportLeadWrites):
                         # v_none: saved leads with no email have nothing to verify.
                         "UpdateExpression": "ADD saved :s, duplicates :d, invalid :i, "
                                             "updated :u, unchanged :c, "
-                                            "chunks_done :one, v_none :n "
-                                            "SET progressed_at = :now, updated_at = :now",
+                                            "chunks_done :one, v_none :n"
+                                            + "".join(f", v_{s} :v_{s}" for s in verdict_adds)
+                                            + " SET progressed_at = :now, updated_at = :now",
                         "ExpressionAttributeValues": {
                             ":u": {"N": str(counts.updated)},
                             ":c": {"N": str(counts.unchanged)},
                             ":now": {"S": utc_now_iso()},
                             ":s": {"N": str(counts.saved)}, ":d": {"N": str(counts.duplicates)},
                             ":i": {"N": str(counts.invalid)}, ":one": {"N": "1"},
-                            ":n": {"N": str(no_email)}}}},
+                            ":n": {"N": str(no_email)},
+                            **{f":v_{s}": {"N": str(n)} for s, n in verdict_adds.items()}}}},
         ]
         # The new leads' count and tallies per shard, with the marker: once.
         items.extend(tally_updates(self._table, lst.id, tally))

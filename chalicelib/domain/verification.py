@@ -86,3 +86,18 @@ def plan_update(lead_id: str, email: str, snapshot: LeadSnapshot | None, verdict
     return VerdictUpdate(lead_id, snapshot.version, verdict.status, verdict.reason, now_iso,
                          lead_status, activities, was_email_status=snapshot.email_status,
                          was_status=snapshot.status)
+
+
+def verdict_at_save(verdict: EmailVerdict, *, status: str, identity: str) -> bool:
+    """Whether a lead being saved (its email just set, `pending`) may carry `verdict`
+    from the start, instead of being queued for the background write.
+
+    Exactly what plan_update would write, minus what the save does not do:
+    `unknown` is retried later by the background worker (it must stay on its
+    path), and an `invalid` identity email of a `new` lead also changes the
+    lead's status with a `status_changed` activity entry - that stays a
+    conditional background write too.
+    """
+    if verdict.status == "unknown":
+        return False
+    return not (identity == "email" and verdict.status == "invalid" and status == "new")

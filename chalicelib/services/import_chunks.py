@@ -5,18 +5,27 @@ list under `skip`), saved (a new lead), updated or unchanged (an existing lead
 under `fill_empty`/`overwrite`, see domain/lead_merge.py). A redelivered chunk
 changes nothing twice: new leads have ids derived from (import, row), updated
 leads carry the import's mark, and the chunk's counts are recorded once.
+
+A lead whose domain already has a fresh verdict (the shared verdict cache:
+after an import's first chunks, nearly all of its domains) is saved with its
+email verdict, counted with the chunk; only the others are queued for the
+background verifier. The verdicts a chunk uses are pinned by its first
+delivery (`ImportStore.pin_verdicts`), so a redelivery decides every lead the
+same way and counts nothing twice.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.clock import utc_now_iso
+from chalicelib.domain.deliverability import EmailVerdict, classify, email_verdict
 from chalicelib.domain.errors import FieldError, NotFound
 from chalicelib.domain.ids import deterministic_id, shard_of
 from chalicelib.domain.import_job import ImportCounts, ImportJob
@@ -27,6 +36,7 @@ from chalicelib.domain.lead import Lead, fresh_email_status
 from chalicelib.domain.lead_index import ShardTally
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.lead_merge import changed_fields, merge_row
+from chalicelib.domain.verification import verdict_at_save
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.import_lifecycle import ImportLifecycle
 from chalicelib.services.import_report import ErrorReport, ReportRow
@@ -82,6 +92,15 @@ class _ChunkOutcome:
         return ImportCounts(len(self.saved), self.duplicates, self.invalid, self.updated,
                             self.unchanged)
 
+    def verdicts(self) -> Counter[str]:
+        """The saved leads written with their email verdict, by status."""
+        return Counter(lead.email_status for lead in self.saved
+                       if lead.email and lead.email_status != "pending")
+
+    def to_verify(self) -> list[Lead]:
+        """The saved leads the background verifier must still write a verdict for."""
+        return [lead for lead in self.saved if lead.email and lead.email_status == "pending"]
+
 
 class ChunkProcessor:
     def __init__(self, imports: ImportStore, files: FileStore, analyses: AnalysisStore,
@@ -124,19 +143,21 @@ class ChunkProcessor:
         analysis = self._analyses.load(job.id, final=True)
         headers = list(analysis.get("columns") or [])
         columns = mapped_columns(headers, analysis.get("mapping") or {})
-        outcome = self._process_rows(job, lst, rows, columns, len(headers))
+        outcome = self._process_rows(job, lst, rows, columns, len(headers), message.chunk)
         self._report.write_part(job.id, message.chunk, outcome.report)
         # Asked before the chunk is recorded done: a crash in between redelivers
         # the chunk and asks again (verification counts each batch once), where
-        # the other order could leave the chunk's leads pending for ever.
-        self._verification.request(lst, outcome.saved, import_id=job.id,
+        # the other order could leave the chunk's leads pending for ever. The
+        # pinned verdicts make every delivery queue the same leads.
+        self._verification.request(lst, outcome.to_verify(), import_id=job.id,
                                    batch=f"c{message.chunk}")
         self._verification.request(lst, outcome.email_changed)
         no_email = sum(1 for lead in outcome.saved if not lead.email)
         counts = outcome.counts()
+        verdicts = outcome.verdicts()
         try:
             counted = self._imports.finish_chunk(job, lst, message.chunk, counts,
-                                                 outcome.tally, no_email)
+                                                 outcome.tally, no_email, verdicts)
         except NotFound:  # erased while this chunk ran: take back its report part
             self._files.delete(self._report.part_key(job.id, message.chunk))
             raise
@@ -145,6 +166,8 @@ class ChunkProcessor:
             self._metrics.add("RowsUpdated", counts.updated)
             self._metrics.add("RowsDuplicate", counts.duplicates)
             self._metrics.add("RowsRejected", counts.invalid)
+            for status, n in verdicts.items():  # as the verifier counts its own
+                self._metrics.add(f"Emails{status.capitalize()}", n)
         self._lifecycle.maybe_finish(job.id)
 
     def _list_of(self, job: ImportJob) -> LeadList:
@@ -154,7 +177,8 @@ class ChunkProcessor:
             raise self._lifecycle.list_deleted(job.id) from None
 
     def _process_rows(self, job: ImportJob, lst: LeadList, rows: list[list[Any]],
-                      columns: list[tuple[int, str]], width: int) -> _ChunkOutcome:
+                      columns: list[tuple[int, str]], width: int,
+                      number: int) -> _ChunkOutcome:
         out = _ChunkOutcome()
         candidates: list[tuple[int, list[str], RowResult, Lead]] = []
         now = utc_now_iso()
@@ -182,6 +206,10 @@ class ChunkProcessor:
                                 "filename": job.filename, "type": job.source}, **result.fields,
                         **fresh_email_status(result.fields.get("email")))
             candidates.append((number_in_file, cells, result, lead))
+        # Before any lead is written: the verdicts this chunk saves leads with.
+        known = self._verdicts_at_save(job, number, [c[3] for c in candidates])
+        candidates = [(n, cells, result, _with_verdict(lead, known, lst.identity, now))
+                      for n, cells, result, lead in candidates]
         for matcher in self._matchers:
             matcher.before_save(job, lst, [c[3] for c in candidates])
         outcomes = self._imports.save_leads(lst, [c[3] for c in candidates])
@@ -203,11 +231,32 @@ class ChunkProcessor:
             else:
                 existing.append(_Existing(row_no, cells, result, saved.lead_id))
         if existing:
-            self._update_existing(job, lst, existing, out)
+            self._update_existing(job, lst, existing, out, known)
         return out
 
+    def _verdicts_at_save(self, job: ImportJob, number: int,
+                          leads: Sequence[Lead]) -> dict[str, EmailVerdict]:
+        """The email verdict of each address of the chunk that is known already: decided
+        by the address alone, or by its domain's fresh verdict as pinned by the
+        chunk's first delivery. Addresses missing here are verified in the background.
+        """
+        classified = {lead.email: classify(lead.email) for lead in leads if lead.email}
+        domains = {name for name, _ in classified.values() if name is not None}
+        pinned = {}
+        if domains:
+            fresh = self._verification.known_verdicts(domains)
+            pinned = {v.domain: v for v in self._imports.pin_verdicts(
+                job.id, number, [fresh[d] for d in sorted(fresh)])}
+        verdicts: dict[str, EmailVerdict] = {}
+        for email, (name, decided) in classified.items():
+            if decided is not None:
+                verdicts[email] = decided
+            elif name is not None and name in pinned:
+                verdicts[email] = email_verdict(email, name, pinned[name])
+        return verdicts
+
     def _update_existing(self, job: ImportJob, lst: LeadList, rows: Sequence[_Existing],
-                         out: _ChunkOutcome) -> None:
+                         out: _ChunkOutcome, known: Mapping[str, EmailVerdict]) -> None:
         """Apply the import's mode to leads the list holds; conditional on their version."""
         pending = list(rows)
         for _ in range(UPDATE_ROUNDS):
@@ -222,8 +271,11 @@ class ChunkProcessor:
                     continue
                 if lead.import_mark == job.id:  # an earlier delivery of this chunk did it
                     self._count_updated(row, out)
+                    if lead.email and lead.email_status == "pending":
+                        # It may have stopped before asking: ask again (idempotent).
+                        out.email_changed.append(lead)
                     continue
-                update = self._plan_update(job, row, lead)
+                update = self._plan_update(job, lst, row, lead, known)
                 if update is None:
                     out.unchanged += 1
                     if row.result.warnings:
@@ -236,7 +288,8 @@ class ChunkProcessor:
             for (row, update), ok in zip(planned, written, strict=True):
                 if ok:
                     self._count_updated(row, out)
-                    if update.after.email and update.after.email != update.before.email:
+                    if update.after.email and update.after.email != update.before.email \
+                            and update.after.email_status == "pending":
                         out.email_changed.append(update.after)
                 else:
                     pending.append(row)
@@ -251,7 +304,8 @@ class ChunkProcessor:
             out.report.append(ReportRow(row.number, row.cells, (), row.result.warnings))
 
     @staticmethod
-    def _plan_update(job: ImportJob, row: _Existing, lead: Lead) -> LeadUpdate | None:
+    def _plan_update(job: ImportJob, lst: LeadList, row: _Existing, lead: Lead,
+                     known: Mapping[str, EmailVerdict]) -> LeadUpdate | None:
         assert row.result.fields is not None
         changes = merge_row(lead, row.result.fields, job.mode)
         if not changes:
@@ -260,6 +314,9 @@ class ChunkProcessor:
         applied = dict(changes)
         if "email" in changes:
             applied.update(fresh_email_status(changes["email"]))
+            # A known verdict goes with the new address, in the same conditional write.
+            applied.update(_verdict_fields(changes["email"], changes.get("status", lead.status),
+                                           known, lst.identity, now))
         after = lead.with_changes({**applied, "import_mark": job.id,
                                    "version": lead.version + 1}, updated_at=now)
         activity = Activity(
@@ -312,6 +369,23 @@ class ChunkProcessor:
                 "code": "chunk_failed",
                 "message": f"Chunk {message.chunk} failed repeatedly; its rows were not saved"})
         self._lifecycle.maybe_finish(job.id)
+
+
+def _verdict_fields(email: str | None, status: str, known: Mapping[str, EmailVerdict],
+                    identity: str, now: str) -> dict[str, Any]:
+    """A just-set email's verification fields when its verdict is known and may be
+    written with it (domain/verification.verdict_at_save); else none."""
+    verdict = known.get(email) if email else None
+    if verdict is None or not verdict_at_save(verdict, status=status, identity=identity):
+        return {}
+    return {"email_status": verdict.status, "email_status_reason": verdict.reason,
+            "email_checked_at": now}
+
+
+def _with_verdict(lead: Lead, known: Mapping[str, EmailVerdict], identity: str,
+                  now: str) -> Lead:
+    fields = _verdict_fields(lead.email, lead.status, known, identity, now)
+    return lead.with_changes(fields, updated_at=lead.updated_at) if fields else lead
 
 
 def _iso_ms(value: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -12,6 +12,7 @@ from chalicelib.domain.activity import Activity
 from chalicelib.domain.connections import Connection, Credentials, Provider
 from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.custom_index import FilterableField
+from chalicelib.domain.deliverability import DomainVerdict
 from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import ShardTally
@@ -39,6 +40,9 @@ class VerificationRequests(Protocol):
     def request(self, lst: LeadList, leads: Sequence[Lead], *, import_id: str | None = None,
                 batch: str | None = None) -> None: ...
     def prefetch_domains(self, domains: Sequence[str]) -> None: ...
+    def known_verdicts(self, domains: Collection[str]) -> dict[str, DomainVerdict]:
+        """Domains whose verdict is known and fresh now (no look-up, no claim)."""
+        ...
 
 
 class TokenStore(Protocol):
@@ -174,8 +178,13 @@ class ImportStore(Protocol):
     def save_leads(self, lst: LeadList, leads: Sequence[Lead]) -> list[SaveOutcome]: ...
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
     def update_leads(self, lst: LeadList, updates: Sequence[LeadUpdate]) -> list[bool]: ...
+    def pin_verdicts(self, import_id: str, number: int,
+                     verdicts: Sequence[DomainVerdict]) -> list[DomainVerdict]:
+        """The domain verdicts a chunk saves its leads with, fixed by its first delivery."""
+        ...
     def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
-                     tally: ShardTally, no_email: int = ...) -> bool: ...
+                     tally: ShardTally, no_email: int = ...,
+                     verdicts: Mapping[str, int] | None = ...) -> bool: ...
 
 
 class RowSource(Protocol):

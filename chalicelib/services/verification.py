@@ -270,6 +270,28 @@ class VerificationService:
             todo = [(lead_id, email) for lead_id, email in todo if lead_id in changed]
 
     # --- domain verdicts ------------------------------------------------------------
+    def known_verdicts(self, domains: Collection[str]) -> dict[str, DomainVerdict]:
+        """The domains whose verdict is known and fresh now: this worker's memory, then
+        the shared table (one BatchGetItem a 100). Nothing is claimed or looked up:
+        an import chunk saves the leads of these domains with their verdict, and
+        queues the others for the background look-up."""
+        now = int(self._clock())
+        found: dict[str, DomainVerdict] = {}
+        missing: set[str] = set()
+        with self._memory_lock:
+            for domain in domains:
+                known = self._memory.get(domain)
+                if known is not None and known.fresh(now):
+                    found[domain] = known
+                else:
+                    missing.add(domain)
+        if missing:
+            for domain, verdict in self._domains.get_many(missing).items():
+                if verdict.fresh(now):
+                    found[domain] = verdict
+                    self._remember(verdict)
+        return found
+
     def domain_verdicts(self, domains: Collection[str]) -> dict[str, DomainVerdict]:
         """A fresh verdict for every domain, looking up only what nobody knows yet."""
         now = int(self._clock())

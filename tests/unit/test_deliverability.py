@@ -25,7 +25,7 @@ from chalicelib.domain.deliverability import (
 )
 from chalicelib.domain.import_job import verification_counts
 from chalicelib.domain.lead import Lead
-from chalicelib.domain.verification import LeadSnapshot, plan_update
+from chalicelib.domain.verification import LeadSnapshot, plan_update, verdict_at_save
 
 POLICY = TtlPolicy(min_seconds=3600, max_seconds=86400, unknown_seconds=60)
 
@@ -195,6 +195,27 @@ def test_lead_status_is_left_alone(identity: str, status: str) -> None:
     snapshot = LeadSnapshot("ada@acme.io", status, "pending", None, 1)
     update = _plan(snapshot, INVALID, identity)
     assert update is not None and update.lead_status is None and update.activities == []
+
+
+@pytest.mark.parametrize(("verdict", "identity", "status"), [
+    (VALID, "email", "new"), (EmailVerdict("risky", "role_address"), "email", "new"),
+    (INVALID, "phone", "new"), (INVALID, "email", "replied")])
+def test_a_known_verdict_is_saved_with_the_lead_when_it_is_all_the_write_would_do(
+        verdict: EmailVerdict, identity: str, status: str) -> None:
+    # exactly the cases where the background write would change nothing else
+    snapshot = LeadSnapshot("ada@acme.io", status, "pending", None, 0)
+    update = _plan(snapshot, verdict, identity)
+    assert update is not None and update.lead_status is None and update.activities == []
+    assert verdict_at_save(verdict, status=status, identity=identity)
+
+
+@pytest.mark.parametrize(("verdict", "identity"), [
+    (INVALID, "email"),  # it also makes the lead invalid, with a timeline entry
+    (EmailVerdict("unknown", "dns_timeout"), "email"),  # retried in the background
+    (EmailVerdict("unknown", "dns_servfail"), "phone")])
+def test_a_verdict_that_needs_the_background_path_is_not_saved_with_the_lead(
+        verdict: EmailVerdict, identity: str) -> None:
+    assert not verdict_at_save(verdict, status="new", identity=identity)
 
 
 def test_a_changed_verdict_on_reverification_is_kept_in_the_timeline() -> None:

@@ -172,6 +172,22 @@ def test_memory_then_table_then_dns() -> None:
     assert dns.asked == Counter({"a.io": 1})
 
 
+def test_known_verdicts_are_fresh_ones_only_and_never_looked_up() -> None:
+    clock = Clock()
+    store, dns = FakeDomainStore(), FakeDns()
+    _service(store, dns, clock=clock, sleep=clock.sleep).domain_verdicts({"a.io", "b.io"})
+    dns.asked.clear()
+    # another worker (cold memory) reads the table; an unknown domain is not claimed
+    other = _service(store, dns, clock=clock, sleep=clock.sleep)
+    assert set(other.known_verdicts({"a.io", "b.io", "c.io"})) == {"a.io", "b.io"}
+    assert set(other.known_verdicts({"a.io"})) == {"a.io"}  # now from its memory
+    assert not dns.asked and "c.io" not in store.verdicts
+    # past their freshness, neither memory nor table answers
+    clock.now += 86400 * 2
+    assert other.known_verdicts({"a.io", "b.io"}) == {}
+    assert not dns.asked
+
+
 def test_an_expired_verdict_is_looked_up_again() -> None:
     clock = Clock()
     store, dns = FakeDomainStore(), FakeDns()
