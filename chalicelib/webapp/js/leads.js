@@ -5,7 +5,7 @@
 // shows the same thing.
 import {get} from "./api.js";
 import {
-  badge, debounce, describeError, field, formatDate, formatNumber, h, humanize, mount,
+  badge, describeError, field, formatDate, formatNumber, h, humanize, leadingDebounce, mount,
   spinner,
 } from "./dom.js";
 import {EMAIL_STATUSES, LEAD_STATUSES, leadName} from "./lead-fields.js";
@@ -155,7 +155,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     load();
   }
 
-  const onType = debounce(() => applyFilters(readControls()), 250);
+  const onType = leadingDebounce(() => applyFilters(readControls()), 250);
   for (const control of Object.values(controls)) {
     control.addEventListener(control.tagName === "SELECT" ? "change" : "input",
       control.tagName === "SELECT" ? () => applyFilters(readControls()) : onType);
