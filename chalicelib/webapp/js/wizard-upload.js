@@ -1,6 +1,6 @@
 // Wizard steps 1 and 2: pick or create the list, then the file: uploaded
 // straight to the file store with the presigned form, then analysed.
-import {ApiError, apiBlob, get, getAll, post} from "./api.js";
+import {ApiError, apiBlob, del, get, getAll, post} from "./api.js";
 import {busy, describeError, field, formatNumber, h, humanize, saveBlob} from "./dom.js";
 import {createListDialog} from "./lists.js";
 import {parseRows} from "./wizard-csv.js";
@@ -76,6 +76,11 @@ export function stepFile(wiz) {
     chosen.replaceChildren(h("strong", {}, file.name), ` · ${formatSize(file.size)}`);
     state.file = file;
     state.rows = null;
+    // Another file instead of one analysed but never started: that import is dropped.
+    const abandoned = state.job;
+    if (abandoned && ["awaiting_upload", "ready"].includes(abandoned.status)) {
+      del(`/imports/${encodeURIComponent(abandoned.id)}`).catch(() => undefined);
+    }
     try {
       const created = await post(`/lists/${encodeURIComponent(state.list.id)}/imports`, {filename: file.name});
       state.job = created;
