@@ -18,9 +18,10 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".svg": "image/svg+xml",
-    ".csv": "text/csv; charset=utf-8",
 }
 # The media types the API Gateway must pass through as binary (the bodies are gzip).
+# Only the web app's own: the API's CSV answers (error reports, template,
+# export) are text bodies, and Chalice refuses a str body of a binary type.
 BINARY_TYPES = sorted({t.split(";")[0] for t in CONTENT_TYPES.values()})
 # Below this, gzip's header costs more than it saves.
 _MIN_GZIP_BYTES = 256
