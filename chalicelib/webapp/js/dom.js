@@ -38,6 +38,18 @@ export function clear(el) {
   return el;
 }
 
+let routeSeq = 0;
+/** The router calls this when the address moves to another screen. */
+export function nextRoute() { return ++routeSeq; }
+/**
+ * Taken when a render starts: false once the person has gone to another
+ * screen, so a slow answer for the old screen is not mounted over the new one.
+ */
+export function routeGuard() {
+  const mine = routeSeq;
+  return () => mine === routeSeq;
+}
+
 export function mount(...children) {
   const main = document.getElementById("main");
   clear(main);

@@ -1,7 +1,7 @@
 // Past imports of a list, newest first, with their outcomes. Refreshes while
 // one of them is still analysing or running.
 import {apiBlob, get, getAll} from "./api.js";
-import {badge, busy, describeError, formatDate, formatNumber, h, humanize, mount, saveBlob, spinner} from "./dom.js";
+import {badge, busy, describeError, formatDate, formatNumber, h, humanize, mount, routeGuard, saveBlob, spinner} from "./dom.js";
 import {controller} from "./wizard.js";
 
 const ACTIVE = new Set(["awaiting_upload", "analysing", "ready", "running"]);
@@ -10,8 +10,10 @@ const COUNTS = [["saved", "Saved"], ["updated", "Updated"], ["unchanged", "Uncha
 
 export async function renderImports(listId) {
   mount(spinner("Loading the imports…"));
+  const current = routeGuard();
   const ctl = controller();
   const lst = await get(`/lists/${encodeURIComponent(listId)}`);
+  if (!current()) return undefined;
   const listHref = `#/lists/${encodeURIComponent(lst.id)}`;
   const tableBox = h("div", {});
   const note = h("p", {class: "muted", role: "status"});

@@ -5,7 +5,7 @@
 // shows the same thing.
 import {get} from "./api.js";
 import {
-  badge, describeError, field, formatDate, formatNumber, h, humanize, leadingDebounce, mount,
+  badge, describeError, field, formatDate, formatNumber, h, humanize, leadingDebounce, mount, routeGuard,
   spinner,
 } from "./dom.js";
 import {EMAIL_STATUSES, LEAD_STATUSES, leadName} from "./lead-fields.js";
@@ -30,6 +30,7 @@ const sameFilters = (a, b) => JSON.stringify(Object.entries(a).sort()) ===
 
 export async function renderLeadTable(listId, query = new URLSearchParams()) {
   mount(spinner("Loading the list…"));
+  const current = routeGuard();
   const base = `/lists/${encodeURIComponent(listId)}`;
   // The first page is asked at once, beside the list's own details.
   const first = {controller: new AbortController()};
@@ -42,6 +43,10 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
   } catch (err) {
     first.controller.abort();
     throw err;
+  }
+  if (!current()) {
+    first.controller.abort();
+    return undefined;
   }
   const state = {filters: filtersFrom(query), cursors: [null], page: 0, items: [],
                  next: null, count: undefined, selected: new Set(), allMatching: false};

@@ -2,7 +2,7 @@
 // and last import; create, rename, duplicate, delete.
 import {ApiError, del, get, getAll, patch, post} from "./api.js";
 import {
-  busy, confirmDialog, field, formatDate, formatNumber, formDialog, h, humanize, mount,
+  busy, routeGuard, confirmDialog, field, formatDate, formatNumber, formDialog, h, humanize, mount,
   spinner, toast,
 } from "./dom.js";
 
@@ -41,7 +41,9 @@ export async function createListDialog() {
 
 export async function renderLists() {
   mount(spinner("Loading your lists…"));
+  const current = routeGuard();
   const lists = await getAll("/lists");
+  if (!current()) return undefined;
   const newButton = h("button", {type: "button", class: "primary"}, "New list");
   const importLink = h("a", {class: "button", href: "#/import"}, "Import");
   const header = h("div", {class: "page-head"}, h("h1", {}, "Lists"),

@@ -2,7 +2,7 @@
 // browsers never send to a server; it is moved to this tab's session storage
 // and the fragment is replaced at once, so it stays out of history too.
 import {forgetToken, getToken, onUnauthorized, setToken} from "./api.js";
-import {h, mount, toast} from "./dom.js";
+import {h, mount, nextRoute, routeGuard, toast} from "./dom.js";
 import {renderSignIn} from "./signin.js";
 import {renderLists} from "./lists.js";
 import {renderLeadTable} from "./leads.js";
@@ -41,6 +41,8 @@ function splitHash(hash) {
 async function route() {
   if (typeof stopCurrent === "function") stopCurrent();
   stopCurrent = null;
+  nextRoute();
+  const current = routeGuard();
   const signedIn = Boolean(getToken());
   document.getElementById("topbar").hidden = !signedIn;
   if (!signedIn) {
@@ -53,8 +55,12 @@ async function route() {
     if (!match) continue;
     markNav(section);
     try {
-      stopCurrent = await render(match.slice(1).map(decodeURIComponent), query);
+      const stop = await render(match.slice(1).map(decodeURIComponent), query);
+      // A render the person navigated away from stops at once.
+      if (current()) stopCurrent = stop;
+      else if (typeof stop === "function") stop();
     } catch (err) {
+      if (!current()) return;
       mount(h("div", {class: "empty"}, h("h1", {}, "This page could not be shown"),
         h("p", {}, err && err.message ? err.message : String(err)),
         h("p", {}, h("a", {href: "#/lists"}, "Back to your lists"))));

@@ -2,7 +2,7 @@
 // remove connections; then, per list, syncs (source-syncs.js) and a Google
 // Sheet import.
 import {get, getAll} from "./api.js";
-import {badge, busy, confirmDialog, describeError, formatDate, h, mount, spinner, toast} from "./dom.js";
+import {badge, busy, confirmDialog, describeError, formatDate, h, mount, routeGuard, spinner, toast} from "./dom.js";
 import {controller} from "./wizard.js";
 import {PROVIDERS, PROVIDER_NAMES, connectWithOAuth, connectWithToken, disconnect} from "./source-connect.js";
 import {sheetImportSection, syncsSection} from "./source-syncs.js";
@@ -12,9 +12,11 @@ const connections = async () => (await get("/connections")).items;
 
 export async function renderSources() {
   mount(spinner("Loading your sources…"));
+  const current = routeGuard();
   const ctl = controller();
   const page = {ctl, connections: [], lists: [], listeners: new Set()};
   [page.connections, page.lists] = await Promise.all([connections(), getAll("/lists")]);
+  if (!current()) return undefined;
   const connectionsBox = h("div", {});
   const providerCards = h("div", {class: "providers"});
   // Other sections redraw their pickers when the connections change.

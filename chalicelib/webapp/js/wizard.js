@@ -3,7 +3,7 @@
 // the wizard's body and calls wiz.go(n) to move. Polling timers live on the
 // wizard's controller so navigating away (the router calls stop) ends them.
 import {get} from "./api.js";
-import {h, mount, spinner} from "./dom.js";
+import {h, mount, routeGuard, spinner} from "./dom.js";
 import {stepList, stepFile} from "./wizard-upload.js";
 import {stepMapping, stepPreview} from "./wizard-mapping.js";
 import {stepMode, stepStart, renderRun} from "./wizard-run.js";
@@ -79,9 +79,11 @@ function newWizard(title) {
 
 export async function renderWizard(listId) {
   mount(spinner("Opening the import wizard…"));
+  const current = routeGuard();
   const wiz = newWizard("Import leads");
   if (listId) {
     wiz.state.list = await get(`/lists/${encodeURIComponent(listId)}`);
+    if (!current()) return undefined;
     wiz.go(1);
   } else {
     wiz.go(0);
@@ -92,6 +94,7 @@ export async function renderWizard(listId) {
 /** Any import: continue its wizard where it stands, or show its progress and summary. */
 export async function renderImportProgress(importId) {
   mount(spinner("Loading the import…"));
+  const current = routeGuard();
   const job = await get(`/imports/${encodeURIComponent(importId)}`);
   const wiz = newWizard("Import");
   wiz.state.job = job;
@@ -102,6 +105,7 @@ export async function renderImportProgress(importId) {
   } catch {
     wiz.state.list = null; // the list was deleted; the import's record still shows
   }
+  if (!current()) return undefined;
   if (job.status === "ready") wiz.go(2);
   else if (job.status === "awaiting_upload" || job.status === "analysing") wiz.go(1);
   else wiz.run(job);
