@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from chalice.app import Blueprint, Response
 
 from chalicelib.bootstrap import services
+from chalicelib.domain.errors import LeadpipeError
 from chalicelib.entrypoints.http_support import (
     BODY_CONTENT_TYPES,
     handles_errors,
@@ -65,13 +68,33 @@ def authorize_connection(provider: str) -> Response:
 @connections_api.route("/oauth/{provider}/callback", methods=["GET"])
 @handles_errors
 def oauth_callback(provider: str) -> Response:
-    params = query(connections_api.current_request, {"code", "state", "scope", "error",
-                                                      "error_description"})
+    request = connections_api.current_request
+    params = query(request, {"code", "state", "scope", "error", "error_description"})
+    # A person's browser (the web app sent it to the provider) goes back to the
+    # app's Sources screen; an API client gets the JSON answer.
+    to_app = "text/html" in str(request.headers.get("accept") or "")
     if params.get("error"):
+        if to_app:
+            return _back_to_app(f"oauth_error=authorization_denied&provider={provider}")
         return json_response({"error": {"code": "authorization_denied",
                                         "message": "The provider did not authorize leadpipe",
                                         "details": {"provider_error": params["error"][:100]}}},
                              status=400)
-    connection = services().connections.callback(provider, params.get("code"),
-                                                 params.get("state"))
+    try:
+        connection = services().connections.callback(provider, params.get("code"),
+                                                     params.get("state"))
+    except LeadpipeError as exc:
+        if to_app:
+            return _back_to_app(f"oauth_error={quote(exc.code)}&provider={provider}")
+        raise
+    if to_app:
+        return _back_to_app(f"connected={quote(connection.id)}&provider={provider}")
     return json_response(connection.to_api(), status=201)
+
+
+def _back_to_app(query_string: str) -> Response:
+    # Relative to /oauth/<provider>/callback: /app/ here, /<stage>/app/ on AWS.
+    # The outcome is in the fragment: no token, no code, nothing a log keeps.
+    return Response(body="", status_code=303,
+                    headers={"Location": f"../../app/#/sources?{query_string}",
+                             "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})

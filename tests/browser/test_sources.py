@@ -18,17 +18,23 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def connect_by_consent(page: Page, provider: str) -> None:
-    """Press Connect, allow in the provider's (sandbox) consent window; the app notices."""
-    with page.expect_popup() as popup_info:
-        page.get_by_role("button", name=f"Connect {provider}", exact=True).click()
-    popup = popup_info.value
-    expect(page.get_by_role("status").filter(has_text=f"Allow leadpipe in the {provider} window")
-           ).to_be_visible()
-    popup.get_by_role("button", name="Allow").click()
-    expect(page.locator(".toast").filter(has_text=f"{provider} connected")).to_be_visible(
-        timeout=15_000)
-    if not popup.is_closed():  # the app cannot close it once it showed the provider's page
-        popup.close()
+    """Press Connect, allow on the provider's (sandbox) consent page; back in the app."""
+    page.get_by_role("button", name=f"Connect {provider}", exact=True).click()
+    # the tab is on the provider's page now, then the callback sends it back
+    page.get_by_role("button", name="Allow").click()
+    expect(page).to_have_url(re.compile(r"/app/#/sources$"))
+    expect(page.locator(".toast").filter(has_text=f"{provider} connected")).to_be_visible()
+    # still signed in: the token stayed in this tab's session storage
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def test_a_refused_consent_comes_back_with_what_to_do(page: Page, api: Api):
+    go(page, "#/sources")
+    before = len(api.get("/connections")["items"])
+    page.get_by_role("button", name="Connect HubSpot", exact=True).click()
+    page.get_by_role("button", name="Deny").click()
+    expect(page.locator(".toast.error")).to_contain_text("HubSpot was not allowed")
+    assert len(api.get("/connections")["items"]) == before
 
 
 def test_connect_hubspot_then_create_and_run_a_sync(page: Page, api: Api, console: Console):

@@ -130,6 +130,27 @@ def test_oauth_in_a_browser_creates_the_connection_in_the_asking_workspace(
     assert json.loads(denied.body)["error"]["code"] == "authorization_denied"
 
 
+def test_a_browser_is_sent_back_to_the_web_app_with_the_outcome_in_the_fragment(
+        api: Api, hubspot, client):
+    asked = api.get("/connections/hubspot/authorize?" + urlencode({"redirect_uri": CALLBACK}))
+    state = parse_qs(urlsplit(asked.json_body["authorize_url"]).query)["state"][0]
+    html = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    back = client.http.get("/oauth/hubspot/callback?" + urlencode(
+        {"code": hubspot.issue_code(CALLBACK), "state": state}), headers=html)
+    assert back.status_code == 303
+    (connection,) = api.get("/connections").json_body["items"]
+    assert back.headers["Location"] == (
+        f"../../app/#/sources?connected={connection['id']}&provider=hubspot")
+    # a refusal or a bad state comes back as a code the app explains; nothing is created
+    denied = client.http.get("/oauth/hubspot/callback?error=access_denied", headers=html)
+    assert denied.headers["Location"].endswith(
+        "#/sources?oauth_error=authorization_denied&provider=hubspot")
+    stale = client.http.get("/oauth/hubspot/callback?" + urlencode(
+        {"code": "c", "state": "not-base64!"}), headers=html)
+    assert stale.status_code == 303 and "oauth_error=invalid_state" in stale.headers["Location"]
+    assert len(api.get("/connections").json_body["items"]) == 1
+
+
 def test_an_expired_state_is_refused(api: Api, hubspot, client, monkeypatch):
     from chalicelib.bootstrap import services
 

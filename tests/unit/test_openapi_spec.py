@@ -36,6 +36,10 @@ def test_spec_is_valid_openapi_with_ids_and_401s():
     for (path, method), op in operations.items():
         if path == "/health":
             assert op.get("security") == [], "GET /health must not need auth"
+        elif path == "/app" or path.startswith("/app/"):
+            # The web app's static files: the token stays in the browser.
+            assert op.get("security") == [], f"{method} {path} must not need auth"
+            assert "200" in op["responses"] and "304" in op["responses"]
         elif path.startswith("/oauth/"):
             # The provider's redirect back: the sealed state, not a token, says who asked.
             assert op.get("security") == [], f"{method} {path} must not need auth"

@@ -19,7 +19,7 @@ const ROUTES = [
   [/^#\/lists\/([^/]+)\/imports$/, ([id]) => renderImports(id), "lists"],
   [/^#\/import$/, () => renderWizard(null), "lists"],
   [/^#\/imports\/([^/]+)$/, ([id]) => renderImportProgress(id), "lists"],
-  [/^#\/sources$/, () => renderSources(), "sources"],
+  [/^#\/sources$/, (_, query) => renderSources(query), "sources"],
 ];
 
 let stopCurrent = null;

@@ -1,11 +1,11 @@
-// Connecting a provider: the OAuth authorization-code flow in a small window,
-// or a token pasted by hand (a HubSpot private app's token, for instance).
+// Connecting a provider: the OAuth authorization-code flow in this tab, or a
+// token pasted by hand (a HubSpot private app's token, for instance).
 //
-// The provider sends that window to the API's callback, which exchanges the
-// code and creates the connection. This page cannot read that window: the
-// app's Cross-Origin-Opener-Policy (same-origin) cuts the link as soon as it
-// shows the provider's page. So we watch the connections instead, until one
-// of this provider appears that was not there before.
+// The tab goes to the provider's consent page; the provider sends it to the
+// API's callback, which exchanges the code, creates the connection and sends
+// the browser back to #/sources?connected=<id> (or ?oauth_error=<code>). The
+// token stays in this tab's session storage meanwhile, so the app comes back
+// signed in. One tab, no pop-up to be blocked, nothing to poll.
 import {del, get, post} from "./api.js";
 import {field, formDialog, h, toast} from "./dom.js";
 
@@ -15,38 +15,34 @@ export const PROVIDERS = [
   ["salesforce", "Salesforce", "Keep a list in step with your Salesforce leads or contacts."],
 ];
 export const PROVIDER_NAMES = Object.fromEntries(PROVIDERS.map(([id, name]) => [id, name]));
-const WAIT_MS = 10 * 60 * 1000; // the authorization's state expires after 10 minutes
 
-/**
- * Resolves the new connection, or null when `wait.cancelled` is set (the
- * person gave up) or the authorization expired.
- */
-export async function connectWithOAuth(provider, ctl, wait) {
-  const popup = window.open("", "leadpipe-oauth", "popup,width=640,height=760");
-  if (!popup) {
-    throw new Error("Your browser blocked the sign-in window: allow pop-ups for this site and try again, " +
-      "or connect with a token instead.");
+/** Send this tab to the provider's consent page (it comes back to #/sources). */
+export async function connectWithOAuth(provider) {
+  const redirect = new URL(`../oauth/${provider}/callback`, document.baseURI).toString();
+  const {authorize_url: url} = await get(`/connections/${provider}/authorize`, {redirect_uri: redirect});
+  location.assign(url);
+}
+
+const OAUTH_ERRORS = {
+  authorization_denied: "was not allowed on its consent page",
+  invalid_state: "took too long or was started elsewhere: connect again",
+  provider_unavailable: "could not be reached: try again in a moment",
+  invalid_callback: "sent back no authorization: connect again",
+  reauthorize: "refused the authorization: connect again",
+  too_many_connections: "was not connected: this workspace has too many connections; remove one first",
+};
+
+/** What the callback sent back in the address: a toast, then a clean address. */
+export function announceOAuthOutcome(query) {
+  const provider = PROVIDER_NAMES[query.get("provider")] || "The provider";
+  if (query.get("connected")) toast(`${provider} connected.`);
+  const error = query.get("oauth_error");
+  if (error) {
+    toast(`${provider} ${OAUTH_ERRORS[error] || `was not connected (${error}): try again`}.`, "error");
   }
-  let known;
-  try {
-    known = new Set((await get("/connections")).items.map((c) => c.id));
-    const redirect = new URL(`../oauth/${provider}/callback`, document.baseURI).toString();
-    const {authorize_url: url} = await get(`/connections/${provider}/authorize`, {redirect_uri: redirect});
-    popup.location.href = url;
-  } catch (err) {
-    popup.close();
-    throw err;
+  if (query.get("connected") || error) {
+    history.replaceState(null, "", `${location.pathname}${location.search}#/sources`);
   }
-  const deadline = Date.now() + WAIT_MS;
-  while (!wait.cancelled && Date.now() < deadline) {
-    await ctl.sleep(1000);
-    const found = (await get("/connections")).items.find((c) => c.provider === provider && !known.has(c.id));
-    if (found) {
-      try { popup.close(); } catch { /* no longer ours to close */ }
-      return found;
-    }
-  }
-  return null;
 }
 
 /** Connect with a token (no OAuth window); resolves the connection or null. */

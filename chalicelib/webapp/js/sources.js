@@ -4,19 +4,20 @@
 import {get, getAll} from "./api.js";
 import {badge, busy, confirmDialog, describeError, formatDate, h, mount, routeGuard, spinner, toast} from "./dom.js";
 import {controller} from "./wizard.js";
-import {PROVIDERS, PROVIDER_NAMES, connectWithOAuth, connectWithToken, disconnect} from "./source-connect.js";
+import {PROVIDERS, PROVIDER_NAMES, announceOAuthOutcome, connectWithOAuth, connectWithToken, disconnect} from "./source-connect.js";
 import {sheetImportSection, syncsSection} from "./source-syncs.js";
 
 // One page, no cursor: GET /connections takes no query parameters.
 const connections = async () => (await get("/connections")).items;
 
-export async function renderSources() {
+export async function renderSources(query = new URLSearchParams()) {
   mount(spinner("Loading your sources…"));
   const current = routeGuard();
   const ctl = controller();
   const page = {ctl, connections: [], lists: [], listeners: new Set()};
   [page.connections, page.lists] = await Promise.all([connections(), getAll("/lists")]);
   if (!current()) return undefined;
+  announceOAuthOutcome(query);
   const connectionsBox = h("div", {});
   const providerCards = h("div", {class: "providers"});
   // Other sections redraw their pickers when the connections change.
@@ -34,15 +35,9 @@ export async function renderSources() {
         "Use a token instead");
       const waiting = h("p", {class: "muted", role: "status"});
       oauth.addEventListener("click", () => {
-        const wait = {cancelled: false};
-        const cancel = h("button", {type: "button", class: "small"}, "Cancel");
-        cancel.addEventListener("click", () => { wait.cancelled = true; waiting.replaceChildren(); });
-        waiting.replaceChildren(`Allow leadpipe in the ${name} window that opened; this page updates when you have. `,
-          cancel);
-        busy(oauth, async () => {
-          const created = await connectWithOAuth(id, ctl, wait);
-          if (created) { toast(`${name} connected: you can close its window.`); await reload(); }
-        }).catch(() => undefined).finally(() => waiting.replaceChildren());
+        waiting.textContent = `Opening ${name}'s consent page: allow leadpipe there and you come back here.`;
+        // The tab leaves for the provider; on a failure the button is usable again.
+        busy(oauth, () => connectWithOAuth(id)).catch(() => waiting.replaceChildren());
       });
       token.addEventListener("click", async () => {
         const created = await connectWithToken(id);
