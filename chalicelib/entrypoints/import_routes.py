@@ -5,6 +5,8 @@ from __future__ import annotations
 from chalice.app import Blueprint, Response
 
 from chalicelib.bootstrap import services
+from chalicelib.domain.errors import FieldError, ValidationFailed
+from chalicelib.domain.imports import check_start_mapping
 from chalicelib.entrypoints.http_support import (
     BODY_CONTENT_TYPES,
     handles_errors,
@@ -76,6 +78,23 @@ def start_import(import_id: str) -> Response:
     body = read_json(request) if (request.raw_body or b"").strip() else {}
     return json_response(services().imports.start(workspace, import_id, body).to_api(),
                          status=202)
+
+
+@imports_api.route("/imports/{import_id}/preview", methods=["POST"],
+                   content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def preview_import(import_id: str) -> Response:
+    """The first rows and the sample summary under another mapping (nothing stored)."""
+    request = imports_api.current_request
+    workspace = workspace_of(request)
+    body = read_json(request) if (request.raw_body or b"").strip() else {}
+    unknown = sorted(set(body) - {"mapping"})
+    if unknown:
+        raise ValidationFailed([FieldError(k, "unknown_field", f"Unknown field {k!r}")
+                                for k in unknown])
+    job = services().imports.get(workspace, import_id)
+    return json_response(services().import_analyser.preview(
+        job, check_start_mapping(body.get("mapping"))))
 
 
 @imports_api.route("/imports/{import_id}/errors", methods=["GET"])

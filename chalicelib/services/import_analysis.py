@@ -17,7 +17,7 @@ from chalicelib.domain.column_mapping import (
     mapping_dict,
     unique_headers,
 )
-from chalicelib.domain.errors import LeadpipeError, ValidationFailed
+from chalicelib.domain.errors import Conflict, FieldError, LeadpipeError, ValidationFailed
 from chalicelib.domain.import_job import ImportJob
 from chalicelib.domain.import_messages import UploadEvent, upload_import_id
 from chalicelib.domain.import_state import ImportState
@@ -30,12 +30,16 @@ from chalicelib.domain.imports import (
     preview_entry,
     summarise,
 )
+from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.mapping_check import validate_mapping
 from chalicelib.domain.row_reader import split_header
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.import_lifecycle import ImportLifecycle
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import FileStore, ImportStore, RowSource
+
+# Mapping problems of a mapping still being chosen in the wizard.
+_UNFINISHED = frozenset({"identity_not_mapped", "duplicate_target", "too_many_custom_fields"})
 
 
 class ImportAnalyser:
@@ -81,6 +85,52 @@ class ImportAnalyser:
         info = self._source.prepare(job)
         lst = self._lists.get(job.workspace, job.list_id)
         requested = self._analyses.load(job.id).get("mapping") or {}
+        headers, mapping, summary, preview = self._sample(job, info, lst, requested)
+        mapping_error = summary.get("mapping_errors")
+        self._analyses.store(job.id, {
+            "columns": headers, "mapping": mapping, "sample_summary": summary,
+            "preview": preview})
+        file_info = {**info, "column_count": len(headers)}
+        if not self._lifecycle.move(job.id, ImportState.READY, file=file_info):
+            return
+        if job.auto_start and mapping_error is None:
+            ready = self._imports.get(job.id)
+            if ready is not None and ready.status is ImportState.READY:
+                self._lifecycle.begin(ready, mapping, ready.mode)
+
+    def preview(self, job: ImportJob, requested: Mapping[str, str | None]) -> dict[str, Any]:
+        """The first rows and the sample summary as `requested` would save them.
+
+        For the wizard's preview after a mapping change: the same sample as the
+        analysis (its first 1,000 rows), converted again; nothing is stored (the
+        mapping the import runs with is the one given at start). The file was
+        analysed already: `job.file` says how to read it.
+        """
+        if job.status is not ImportState.READY:
+            raise Conflict(f"The import is {job.status.value}; only a ready import has a "
+                           "preview to redo", code="import_not_ready",
+                           details={"status": job.status.value})
+        lst = self._lists.get(job.workspace, job.list_id)
+        analysis = self._analyses.load(job.id)
+        merged = {**(analysis.get("mapping") or {}), **requested}
+        try:
+            validate_mapping(merged, list(analysis.get("columns") or []), lst.identity)
+        except ValidationFailed as exc:
+            # A mapping still being chosen may lack the identity or name a field
+            # twice (the preview says so, as the analysis does); one naming a
+            # column or a field that does not exist is a bad request.
+            wrong = [FieldError(e["field"], e["code"], e["message"])
+                     for e in exc.details.get("errors", []) if e["code"] not in _UNFINISHED]
+            if wrong:
+                raise ValidationFailed(wrong) from None
+        headers, mapping, summary, preview = self._sample(job, dict(job.file or {}), lst, merged)
+        return {"mapping": mapping, "sample_summary": summary, "preview": preview,
+                "columns": headers}
+
+    def _sample(self, job: ImportJob, info: Mapping[str, Any], lst: LeadList,
+                requested: Mapping[str, str | None],
+                ) -> tuple[list[str], dict[str, str | None], dict[str, Any], list[Any]]:
+        """(headers, mapping, sample summary, preview) of the source's first rows."""
         with self._source.open_rows(job, info, sample=True) as rows:
             raw_headers, data = split_header(rows)
             headers = unique_headers(raw_headers)
@@ -112,16 +162,7 @@ class ImportAnalyser:
         summary = summarise(sample, duplicates)
         if mapping_error:
             summary["mapping_errors"] = mapping_error.get("errors", [])
-        self._analyses.store(job.id, {
-            "columns": headers, "mapping": mapping, "sample_summary": summary,
-            "preview": [preview_entry(r) for r in sample[:PREVIEW_ROWS]]})
-        file_info = {**info, "column_count": len(headers)}
-        if not self._lifecycle.move(job.id, ImportState.READY, file=file_info):
-            return
-        if job.auto_start and mapping_error is None:
-            ready = self._imports.get(job.id)
-            if ready is not None and ready.status is ImportState.READY:
-                self._lifecycle.begin(ready, mapping, ready.mode)
+        return headers, mapping, summary, [preview_entry(r) for r in sample[:PREVIEW_ROWS]]
 
     def fail_analysis(self, body: Mapping[str, Any]) -> None:
         """Analysis kept failing (uploads DLQ): the import fails with a reason."""
