@@ -82,6 +82,10 @@ def test_a_full_import_through_the_wizard(page: Page, api: Api, tmp_path: Path, 
     expect(repeat).to_contain_text("Duplicate of row 2")
     expect(page.get_by_role("region", name="Validation summary")).to_contain_text("Invalid")
     expect(body.locator(".notice")).to_contain_text("Favourite colour")
+    # AND the preview was made with the changed mapping: the colour shows as the notes
+    preview = page.get_by_role("table", name="Preview of the first rows")
+    expect(preview.get_by_role("columnheader", name=re.compile("^Notes"))).to_be_visible()
+    expect(preview.get_by_role("row", name=re.compile("^2 "))).to_contain_text("blue")
     shot(page, "wizard-preview")
     page.get_by_role("button", name="Next").click()
     # WHEN the mode is chosen and the import started

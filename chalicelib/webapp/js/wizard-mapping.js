@@ -1,6 +1,7 @@
 // Wizard steps 3 and 4: the column mapping (a dropdown a column) and the
 // preview of the first rows as they will be saved, with per-cell problems.
-import {h, humanize, formatNumber} from "./dom.js";
+import {post} from "./api.js";
+import {describeError, formatNumber, h, humanize, spinner} from "./dom.js";
 
 export const FIELDS = [
   ["first_name", "First name"], ["last_name", "Last name"], ["full_name", "Full name"],
@@ -150,15 +151,40 @@ export function stepPreview(wiz) {
   const {state} = wiz;
   const job = state.job;
   const detected = job.mapping || {};
-  const targets = [...new Set(Object.values(detected).filter(Boolean))];
-  const columnOf = Object.fromEntries(Object.entries(detected).filter(([, t]) => t).map(([c, t]) => [t, c]));
-  const columns = (job.file && job.file.columns) || [];
   const changed = Object.keys(state.mapping).filter((c) => (state.mapping[c] || null) !== (detected[c] || null));
+  const content = h("div", {});
+  const nav = h("div", {class: "wizard-nav"}, h("button", {type: "button", onclick: () => wiz.go(2)}, "Back"),
+    h("button", {type: "button", class: "primary", onclick: () => wiz.go(4)}, "Next"));
+  if (!changed.length) {
+    content.replaceChildren(...previewContent(wiz, detected, job.preview || [], job.sample_summary || {}));
+  } else {
+    // The person changed the mapping: the server converts the same sample again with it.
+    content.replaceChildren(spinner("Previewing the first rows with your mapping…"));
+    post(`/imports/${encodeURIComponent(job.id)}/preview`, {mapping: state.mapping}).then(
+      (answer) => content.replaceChildren(
+        h("p", {class: "notice"}, `With your mapping of ${changed.join(", ")}.`),
+        ...previewContent(wiz, answer.mapping, answer.preview, answer.sample_summary)),
+      (err) => content.replaceChildren(h("p", {class: "field-error", role: "alert"},
+        `The preview could not be made: ${describeError(err)} Go back to the mapping and check it.`)));
+  }
+  return h("div", {},
+    h("h2", {}, "4. Check the first rows"),
+    h("p", {class: "muted"}, "The first 10 rows as they will be saved. Problems are marked in the cell they concern."),
+    content, nav);
+}
+
+/** The preview table and the validation summary of one mapping. */
+function previewContent(wiz, mapping, preview, summary) {
+  const {state} = wiz;
+  const job = state.job;
+  const targets = [...new Set(Object.values(mapping).filter(Boolean))];
+  const columnOf = Object.fromEntries(Object.entries(mapping).filter(([, t]) => t).map(([c, t]) => [t, c]));
+  const columns = (job.file && job.file.columns) || [];
   const raw = state.rows && state.rows[0] && state.rows[0].length === columns.length ? state.rows : null;
 
   const identity = state.list ? state.list.identity : "email";
   const firstRowOf = {}; // identity value → the first preview row holding it (in-file duplicates)
-  const body = (job.preview || []).map((entry) => {
+  const body = preview.map((entry) => {
     const problems = {};
     for (const kind of ["errors", "warnings"]) {
       for (const p of entry[kind] || []) (problems[p.field] = problems[p.field] || []).push({kind, ...p});
@@ -191,14 +217,11 @@ export function stepPreview(wiz) {
       cells);
   });
 
-  const summary = job.sample_summary || {};
   const codes = Object.entries(summary.errors_by_code || {});
-  return h("div", {},
-    h("h2", {}, "4. Check the first rows"),
-    h("p", {class: "muted"}, "The first 10 rows as they will be saved. Problems are marked in the cell they concern."),
-    changed.length ? h("p", {class: "notice"}, `You changed the mapping of ${changed.length} ` +
-      `column${changed.length > 1 ? "s" : ""} (${changed.join(", ")}); this preview uses the detected ` +
-      "mapping, your choice applies when the import starts.") : null,
+  const mappingErrors = summary.mapping_errors || [];
+  return [
+    mappingErrors.length ? h("ul", {class: "field-error", role: "alert"},
+      mappingErrors.map((e) => h("li", {}, e.message))) : null,
     h("div", {class: "table-wrap"}, h("table", {class: "grid preview"},
       h("caption", {class: "sr-only"}, "Preview of the first rows"),
       h("thead", {}, h("tr", {}, h("th", {scope: "col"}, "Row"), h("th", {scope: "col"}, "Outcome"),
@@ -212,8 +235,7 @@ export function stepPreview(wiz) {
         count("With warnings", summary.with_warnings, "v-risky")),
       codes.length ? h("ul", {class: "codes"}, codes.map(([code, n]) =>
         h("li", {}, `${humanize(code)}: ${formatNumber(n)}`))) : null),
-    h("div", {class: "wizard-nav"}, h("button", {type: "button", onclick: () => wiz.go(2)}, "Back"),
-      h("button", {type: "button", class: "primary", onclick: () => wiz.go(4)}, "Next")));
+  ].filter(Boolean);
 }
 
 function count(label, n, cls) {
