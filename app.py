@@ -15,7 +15,12 @@ from chalicelib.entrypoints.export_routes import exports_api
 from chalicelib.entrypoints.http_support import rewrite_chalice_errors
 from chalicelib.entrypoints.import_routes import imports_api
 from chalicelib.entrypoints.job_handlers import handle_job_records
-from chalicelib.entrypoints.schedule_handlers import run_import_watchdog, run_sync_dispatcher
+from chalicelib.entrypoints.outreach_routes import outreach_api
+from chalicelib.entrypoints.schedule_handlers import (
+    run_follow_ups_due,
+    run_import_watchdog,
+    run_sync_dispatcher,
+)
 from chalicelib.entrypoints.sync_routes import syncs_api
 from chalicelib.entrypoints.token_routes import tokens_api
 from chalicelib.entrypoints.verify_handlers import on_verify_dlq_records, on_verify_records
@@ -29,6 +34,7 @@ app.register_blueprint(tokens_api)
 app.register_blueprint(connections_api)
 app.register_blueprint(syncs_api)
 app.register_blueprint(exports_api)
+app.register_blueprint(outreach_api)
 app.register_blueprint(web_app)
 # The web app's files go out gzip-compressed: API Gateway must pass them as binary.
 app.api.binary_types.extend(t for t in BINARY_TYPES if t not in app.api.binary_types)
@@ -99,3 +105,10 @@ def import_watchdog(event: CloudWatchEvent) -> dict[str, Any]:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="sync_dispatcher")
 def sync_dispatcher(event: CloudWatchEvent) -> dict[str, Any]:
     return run_sync_dispatcher()
+
+
+# Every minute: follow-ups whose time has come are marked due, once each
+# (services/follow_ups.py).
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="follow_ups_due")
+def follow_ups_due(event: CloudWatchEvent) -> dict[str, Any]:
+    return run_follow_ups_due()

@@ -9,14 +9,17 @@ from chalicelib.adapters.telemetry import EmfMetrics
 from chalicelib.config import Settings, get_settings
 from chalicelib.domain.connections import Provider
 from chalicelib.domain.deliverability import TtlPolicy
+from chalicelib.services.activity_feed import ActivityFeed
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.auth import AuthService
 from chalicelib.services.connections import ConnectionService
 from chalicelib.services.crm_links import CrmLinks
 from chalicelib.services.crm_ports import CrmReader
 from chalicelib.services.crm_rows import CrmRowSource
+from chalicelib.services.events import EventService
 from chalicelib.services.exports import ExportService
 from chalicelib.services.file_source import FileRowSource
+from chalicelib.services.follow_ups import FollowUpService
 from chalicelib.services.import_analysis import ImportAnalyser
 from chalicelib.services.import_chunks import ChunkProcessor
 from chalicelib.services.import_erasure import ImportEraser
@@ -30,6 +33,7 @@ from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.lead_search import LeadSearch
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
+from chalicelib.services.ports import DiscardingOutbox
 from chalicelib.services.rate_limit import RateLimiter
 from chalicelib.services.sheet_imports import SheetImports
 from chalicelib.services.sheet_rows import SheetRowSource, SourceRouter
@@ -60,6 +64,10 @@ class Services:
     rate_limiter: RateLimiter
     # Where browsers reach presigned uploads and downloads (the web app's CSP).
     browser_origins: tuple[str, ...]
+    # Outreach (docs/events.md): events in, follow-ups, the workspace feed.
+    events: EventService
+    follow_ups: FollowUpService
+    activity_feed: ActivityFeed
 
 
 def build_services(settings: Settings) -> Services:
@@ -75,6 +83,7 @@ def build_services(settings: Settings) -> Services:
     from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
     from chalicelib.adapters.dynamo_lead_batches import DynamoLeadBatches  # noqa: PLC0415
     from chalicelib.adapters.dynamo_lead_queries import DynamoLeadIndex  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_outreach import DynamoOutreach  # noqa: PLC0415
     from chalicelib.adapters.dynamo_rate_counter import DynamoRateCounter  # noqa: PLC0415
     from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
     from chalicelib.adapters.dynamo_syncs import DynamoSyncs  # noqa: PLC0415
@@ -109,8 +118,10 @@ def build_services(settings: Settings) -> Services:
         concurrency=dns.concurrency, metrics=metrics)
     lead_batch_store = DynamoLeadBatches()
     search = LeadSearch(repo, lead_index)
+    status_outbox = StatusOutbox(queue)
     leads = LeadService(repo, lead_batch_store, lists, queue, verification,
-                        budget_seconds=budget, search=search, outbox=StatusOutbox(queue))
+                        budget_seconds=budget, search=search, outbox=status_outbox)
+    outreach = DynamoOutreach(repo)
     lead_batches = LeadBatches(lead_batch_store, lists, queue, verification,
                                budget_seconds=budget, max_batch=settings.max_batch_leads)
     import_store = DynamoImports()
@@ -167,7 +178,12 @@ def build_services(settings: Settings) -> Services:
         import_chunks=chunks, import_lifecycle=lifecycle, import_watchdog=watchdog,
         verification=verification, metrics=metrics,
         rate_limiter=RateLimiter(DynamoRateCounter(), per_minute=settings.rate_limit_per_minute),
-        browser_origins=tuple(files.browser_origins()))
+        browser_origins=tuple(files.browser_origins()),
+        # 500 events take longer than one lead edit: most of API Gateway's 29 s.
+        events=EventService(repo, outreach, budget_seconds=max(budget, 20.0),
+                            outbox=status_outbox),
+        follow_ups=FollowUpService(repo, lists, outreach, DiscardingOutbox()),
+        activity_feed=ActivityFeed(outreach))
 
 
 @lru_cache(maxsize=1)

@@ -40,6 +40,8 @@ class TableDef:
         IndexDef("status-index", "ix_status"),
         IndexDef("email-status-index", "ix_email"),
         IndexDef("source-index", "ix_source"),
+        # A lead's list from its id alone (`POST /events` with {"lead": {"id"}}).
+        IndexDef("lead-id-index", "ix_lead"),
     )
 
 

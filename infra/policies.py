@@ -254,6 +254,11 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
         ListBucket(_MISSING_IS_404),
         Send(("splits",), "a run starts like any import: its split message"),
     ),
+    # @app.schedule (every minute): consumes no queue, so no consume grant.
+    "follow_ups_due": (
+        Table(TABLE_READ_WRITE, "reads the due follow-ups (Query on FOLLOWUPS#DUE#<n>), "
+              "marks each due in one transaction with its activity and feed entries"),
+    ),
 }
 
 

@@ -5,6 +5,8 @@
     search word                      posting item  W#<list>#<shard>#<word[:2]>, sk <word>#L#<lead>
     filterable custom field          posting item  CF#<list>#<shard>#<key>#<generation>,
                                                    sk <sortable value>#L#<lead>
+    campaign                         posting item  CP#<list>#<shard>#<campaign>, sk L#<lead>
+    last activity / next follow-up   posting item  LA# | NF#<list>#<shard>, sk <time>#L#<lead>
     tallies                          the shard counter items LEAD#<list>#<shard> / #COUNT
 """
 
@@ -23,9 +25,11 @@ from chalicelib.domain.ids import shard_of
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import (
     GSI_FOR_FILTER,
+    campaign_posting_pk,
     gsi_value,
     postings,
     tag_posting_pk,
+    time_posting_pk,
     word_posting_pk,
 )
 from chalicelib.domain.lead_list import LeadList
@@ -55,8 +59,10 @@ class DynamoLeadIndex(LowLevelTable):
         driver's index, and whether more follow."""
         kwargs: dict[str, Any] = {"TableName": self._table, "Limit": limit,
                                   "ProjectionExpression": "sk"}
-        if driver.field == "tag":
-            key = {"pk": {"S": tag_posting_pk(lst.id, shard, driver.value)}}
+        if driver.field in ("tag", "campaign"):
+            pk = (tag_posting_pk if driver.field == "tag" else campaign_posting_pk)(
+                lst.id, shard, driver.value)
+            key = {"pk": {"S": pk}}
             kwargs.update(KeyConditionExpression="pk = :h", ConsistentRead=True,
                           ExpressionAttributeValues={":h": key["pk"]})
         elif driver.field == "q":
@@ -65,8 +71,10 @@ class DynamoLeadIndex(LowLevelTable):
                           ConsistentRead=True,
                           ExpressionAttributeValues={":h": key["pk"],
                                                      ":w": {"S": driver.value}})
-        elif driver.field == "cf":
-            key = {"pk": {"S": f"CF#{lst.id}#{shard:03d}#{driver.value}"}}
+        elif driver.field in ("cf", "time"):
+            key = {"pk": {"S": f"CF#{lst.id}#{shard:03d}#{driver.value}"
+                          if driver.field == "cf"
+                          else time_posting_pk(lst.id, shard, driver.value)}}
             condition, values = _range(driver.lo, driver.hi)
             kwargs.update(KeyConditionExpression="pk = :h" + condition, ConsistentRead=True,
                           ExpressionAttributeValues={":h": key["pk"], **values})

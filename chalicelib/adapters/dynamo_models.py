@@ -10,7 +10,7 @@ Keys (see docs/data-model.md for access patterns and capacity arithmetic):
     counter     LEAD#<list_id>#<shard>           #COUNT
     activity    LEAD#<list_id>#<shard>           A#<lead_id>#<activity_id>
     claim       CLAIM#<list_id>#<sha256(identity value)>   CLAIM
-    import      IMPORT#<import_id>               META | CHUNK#<n> | PIN#<n> | VERIFY#<batch>
+    import      IMPORT#<import_id>               META | CHUNK#<n> | VERIFY#<batch>
     active      IMPORTS#ACTIVE                   I#<import_id>   (the watchdog's registry)
 
 A list's leads spread over `shards` partition keys; each shard carries its own
@@ -88,12 +88,18 @@ class LeadModel(_Table):
     version = NumberAttribute(default=0)
     source = JSONAttribute(null=True)
     import_mark = UnicodeAttribute(null=True)
+    # Outreach events (domain/event_rules.py).
+    last_activity_at = UnicodeAttribute(null=True)
+    campaigns = JSONAttribute(null=True)
+    next_follow_up_at = UnicodeAttribute(null=True)
     # Keys of the sparse GSIs answering the status / email status / source
     # filters (domain/lead_index.index_attributes): written with every put
     # of the lead, so DynamoDB keeps those indexes exact by itself.
     ix_status = UnicodeAttribute(null=True)
     ix_email = UnicodeAttribute(null=True)
     ix_source = UnicodeAttribute(null=True)
+    # The lead's own id: the lead-id index finds a lead's list from its id alone.
+    ix_lead = UnicodeAttribute(null=True)
 
 
 class CounterModel(_Table):
@@ -193,11 +199,6 @@ def import_key(import_id: str) -> tuple[str, str]:
 
 def chunk_key(import_id: str, number: int) -> tuple[str, str]:
     return f"IMPORT#{import_id}", f"CHUNK#{number:07d}"
-
-
-def chunk_verdicts_key(import_id: str, number: int) -> tuple[str, str]:
-    """The domain verdicts a chunk's first delivery saved its leads with."""
-    return f"IMPORT#{import_id}", f"PIN#{number:07d}"
 
 
 def import_ref_key(list_id: str, import_id: str) -> tuple[str, str]:

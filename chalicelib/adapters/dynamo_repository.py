@@ -77,6 +77,9 @@ def _lead_to_model(lead: Lead, shards: int) -> LeadModel:
         version=lead.version,
         source=dict(lead.source) if lead.source else None,
         import_mark=lead.import_mark,
+        last_activity_at=lead.last_activity_at,
+        campaigns=dict(lead.campaigns) or None,
+        next_follow_up_at=lead.next_follow_up_at,
         **_index_kwargs(lead, shard),
     )
 
@@ -116,6 +119,9 @@ def _lead_from_model(m: LeadModel) -> Lead:
         version=int(m.version or 0),
         source=m.source or None,
         import_mark=m.import_mark,
+        last_activity_at=m.last_activity_at,
+        campaigns=json_dict(m.campaigns),
+        next_follow_up_at=m.next_follow_up_at,
     )
 
 
@@ -258,14 +264,17 @@ class DynamoRepository(LowLevelTable):
         return _lead_from_model(model)
 
     def update_lead(self, lst: LeadList, before: Lead, after: Lead,
-                    activities: list[Activity]) -> Lead:
+                    activities: list[Activity],
+                    extra: Sequence[dict[str, Any]] = ()) -> Lead:
         """Save `after` if nobody changed the lead since `before` was read.
 
         A change too big for one transaction with its postings (up to 50 tags
         out and 50 in, and its words) goes in steps, each a consistent lead:
         the tags it removes, the tags it adds, then the rest with the activity.
+        `extra` transaction items (low-level, e.g. an event's idempotency put)
+        go in the last step; a failed condition of theirs is a Conflict too.
         """
-        if self._transaction_size(lst, before, after, activities) > 100:
+        if self._transaction_size(lst, before, after, activities) + len(extra) > 100:
             for stone in stepping_stones(before, after):
                 before = self.update_lead(lst, before, stone, [])
         saved = after.with_changes({"version": before.version + 1}, updated_at=after.updated_at)
@@ -290,6 +299,7 @@ class DynamoRepository(LowLevelTable):
                               "Item": _activity_model(lst, a).serialize()}} for a in activities)
         items.extend(posting_ops(self._table, lst, before, saved))
         items.extend(tally_updates(self._table, lst.id, lead_tally(lst, before, saved)))
+        items.extend(extra)
         failed = self._transact(items)
         if failed is None:
             return saved

@@ -70,6 +70,12 @@ class Lead:
     # redelivered chunk sees its own mark and counts the row updated again
     # without writing it twice. Internal: not in the API.
     import_mark: str | None = None
+    # What outreach events made of the lead (domain/event_rules.py): the newest
+    # event's time, its campaigns by id ({name, step, total_steps, last_event,
+    # last_event_at}) and its earliest pending follow-up.
+    last_activity_at: str | None = None
+    campaigns: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    next_follow_up_at: str | None = None
 
     def identity_value(self, identity: str) -> str | None:
         value = getattr(self, identity)
@@ -86,6 +92,7 @@ class Lead:
         data["phones"] = list(self.phones)
         data["tags"] = list(self.tags)
         data["custom_fields"] = dict(self.custom_fields)
+        data["campaigns"] = {k: dict(v) for k, v in self.campaigns.items()}
         data["source"] = dict(self.source) if self.source else None
         return data
 

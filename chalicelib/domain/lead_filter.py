@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.domain.clock import iso_utc, parse_iso
 from chalicelib.domain.custom_index import FilterableField, encode
 from chalicelib.domain.errors import FieldError, InvalidValue, ValidationFailed
 from chalicelib.domain.lead import Lead
@@ -18,6 +19,19 @@ MAX_FILTER_LENGTH = 200
 TEXT_FILTERS = ("q", "status", "email_status", "tag", "source", "company", "job_title",
                 "location")
 CUSTOM_OPS = ("eq", "gte", "lte")
+# Outreach filters (docs/events.md): a campaign id, and ranges of two lead times.
+TIME_FIELDS = ("last_activity_at", "next_follow_up_at")
+TIME_FILTERS = tuple(f"{name}.{op}" for name in TIME_FIELDS for op in ("gte", "lte"))
+OUTREACH_FILTERS = ("campaign", *TIME_FILTERS)
+
+
+def _time_bound(key: str, value: str, errors: list[FieldError]) -> str | None:
+    try:
+        return iso_utc(parse_iso(value))
+    except ValueError:
+        errors.append(FieldError(key, "invalid_filter",
+                                 f"{key} is an ISO 8601 date or time"))
+        return None
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,9 @@ class LeadFilter:
     job_title: str | None = None
     location: str | None = None
     custom: tuple[CustomCriterion, ...] = ()
+    campaign: str | None = None
+    # (name, op) -> ISO time in UTC, e.g. ("last_activity_at", "gte").
+    times: tuple[tuple[str, str, str], ...] = ()
     # The list's filterable text fields: `q` finds their words too (set by bind).
     text_keys: tuple[str, ...] = ()
 
@@ -71,8 +88,10 @@ class LeadFilter:
         errors: list[FieldError] = []
         values: dict[str, str | None] = {}
         custom: list[CustomCriterion] = []
+        times: list[tuple[str, str, str]] = []
         for key, value in raw.items():
-            if key not in TEXT_FILTERS and not key.startswith("cf."):
+            if key not in TEXT_FILTERS and key not in OUTREACH_FILTERS \
+                    and not key.startswith("cf."):
                 errors.append(FieldError(key, "unknown_field", f"Unknown filter {key!r}"))
                 continue
             if value is None:
@@ -86,6 +105,11 @@ class LeadFilter:
                 if value.strip() and (criterion := _custom(key, value.strip(), errors)):
                     custom.append(criterion)
                 continue
+            if key in TIME_FILTERS:
+                if value.strip() and (bound := _time_bound(key, value.strip(), errors)):
+                    name, _, op = key.partition(".")
+                    times.append((name, op, bound))
+                continue
             values[key] = value.strip() or None
         if values.get("status") and values["status"] not in LEAD_STATUSES:
             errors.append(FieldError("status", "invalid_status", "Unknown lead status"))
@@ -98,7 +122,8 @@ class LeadFilter:
         if errors:
             raise ValidationFailed(errors)
         text: dict[str, Any] = dict(values)
-        return cls(**text, custom=tuple(sorted(custom, key=lambda c: (c.key, c.op))))
+        return cls(**text, custom=tuple(sorted(custom, key=lambda c: (c.key, c.op))),
+                   times=tuple(sorted(times)))
 
     def bind(self, filterable: Sequence[FilterableField]) -> LeadFilter:
         """This filter against a list's filterable fields: each custom criterion
@@ -152,11 +177,26 @@ class LeadFilter:
                                      value >= c.encoded if c.op == "gte" else
                                      value <= c.encoded):
                 return False
+        if self.campaign and self.campaign not in lead.campaigns:
+            return False
+        for name, op, bound in self.times:
+            value = getattr(lead, name)
+            if not value or not (value >= bound if op == "gte" else value <= bound):
+                return False
         return not self.q or matches_query(lead, self.q, self.text_keys)
+
+    def time_range(self, name: str) -> tuple[str, str]:
+        """(lo, hi) asked of a lead time ("" where open)."""
+        lo = max((b for n, op, b in self.times if n == name and op == "gte"), default="")
+        hi = min((b for n, op, b in self.times if n == name and op == "lte"), default="")
+        return lo, hi
 
     def as_dict(self) -> dict[str, str]:
         """The filter as query parameters (what parse reads back)."""
         out = {name: str(getattr(self, name)) for name in TEXT_FILTERS
                if getattr(self, name) is not None}
         out.update({c.param: c.raw for c in self.custom})
+        if self.campaign is not None:
+            out["campaign"] = self.campaign
+        out.update({f"{name}.{op}": bound for name, op, bound in self.times})
         return out

@@ -37,7 +37,7 @@ GSI_FOR_FILTER: Mapping[str, str] = {
 }
 # Prefixes of the tally names on a shard counter item.
 TALLY_PREFIX: Mapping[str, str] = {
-    "status": "s:", "email_status": "e:", "source": "src:", "tag": "t:",
+    "status": "s:", "email_status": "e:", "source": "src:", "tag": "t:", "campaign": "c:",
 }
 SOURCE_KINDS = ("api", "file", "google_sheets", "hubspot", "salesforce")
 
@@ -67,6 +67,7 @@ def index_attributes(lead: Lead, shard: int) -> dict[str, str]:
         "ix_status": gsi_value(lead.list_id, shard, lead.status),
         "ix_email": gsi_value(lead.list_id, shard, lead.email_status),
         "ix_source": gsi_value(lead.list_id, shard, source_kind(lead)),
+        "ix_lead": lead.id,
     }
 
 
@@ -92,12 +93,37 @@ def word_sk(word: str, lead_id: str) -> str:
     return f"{word}#L#{lead_id}"
 
 
+def campaign_posting_pk(list_id: str, shard: int, campaign_id: str) -> str:
+    return f"CP#{list_id}#{shard:03d}#{campaign_id}"
+
+
+# The outreach times a lead is filtered by (`last_activity_at.gte=`, ...): one
+# partition a shard each, sort key `<ISO time in UTC>#L#<lead>`, so a range of
+# times is a key condition like a custom field's range.
+TIME_POSTING_PREFIX: Mapping[str, str] = {"last_activity_at": "LA", "next_follow_up_at": "NF"}
+
+
+def time_posting_pk(list_id: str, shard: int, name: str) -> str:
+    return f"{TIME_POSTING_PREFIX[name]}#{list_id}#{shard:03d}"
+
+
+def _outreach_postings(lead: Lead, shard: int) -> set[Posting]:
+    out = {Posting(campaign_posting_pk(lead.list_id, shard, c), f"L#{lead.id}")
+           for c in lead.campaigns}
+    for name in TIME_POSTING_PREFIX:
+        value = getattr(lead, name)
+        if value:
+            out.add(Posting(time_posting_pk(lead.list_id, shard, name), word_sk(value, lead.id)))
+    return out
+
+
 def postings(lead: Lead, shard: int,
              fields: Sequence[FilterableField] = ()) -> frozenset[Posting]:
     """Every posting of a lead: its tags, its search words (with the words of its
-    filterable text fields), and its values of the list's filterable fields."""
+    filterable text fields), its values of the list's filterable fields, its
+    campaigns and its outreach times."""
     tags = {Posting(tag_posting_pk(lead.list_id, shard, tag), f"L#{lead.id}")
-            for tag in lead.tags}
+            for tag in lead.tags} | _outreach_postings(lead, shard)
     text_keys = [f.key for f in fields if f.type == "text"]
     words = {Posting(word_posting_pk(lead.list_id, shard, word), word_sk(word, lead.id))
              for word in lead_words(lead, text_keys)}
@@ -137,6 +163,8 @@ def tallies(lead: Lead) -> Counter[str]:
     })
     for tag in {tag_key(t) for t in lead.tags}:
         counts[TALLY_PREFIX["tag"] + tag] += 1
+    for campaign in lead.campaigns:
+        counts[TALLY_PREFIX["campaign"] + campaign] += 1
     return counts
 
 
@@ -200,6 +228,8 @@ def stats_from_tallies(items: Iterable[Mapping[str, int]], *,
     def positive(counts: Counter[str]) -> dict[str, int]:
         return {k: v for k, v in sorted(counts.items()) if v > 0}
     tags = sorted(((k, v) for k, v in by["tag"].items() if v > 0), key=lambda kv: (-kv[1], kv[0]))
+    campaigns = sorted(((k, v) for k, v in by["campaign"].items() if v > 0),
+                       key=lambda kv: (-kv[1], kv[0]))
     return {
         "leads": total,
         "by_status": positive(by["status"]),
@@ -207,4 +237,5 @@ def stats_from_tallies(items: Iterable[Mapping[str, int]], *,
         "by_source": positive(by["source"]),
         "top_tags": [{"tag": k, "count": v} for k, v in tags[:top_tags]],
         "distinct_tags": len(tags),
+        "campaigns": [{"id": k, "leads": v} for k, v in campaigns[:top_tags]],
     }

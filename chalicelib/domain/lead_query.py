@@ -20,7 +20,9 @@ from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_index import TALLY_PREFIX, tag_key
 from chalicelib.domain.search_words import driving_word
 
-INDEXED_FILTERS = ("status", "email_status", "source", "tag")
+INDEXED_FILTERS = ("status", "email_status", "source", "tag", "campaign")
+# Drivers over ranges of sortable keys (no tallies of them): custom fields, lead times.
+_RANGE_DRIVERS = ("cf", "time")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class Driver:
         """Whether `sk` is a key of this driver's index (a cursor's last key)."""
         if self.field == "q":
             return sk.startswith(self.value) and "#L#" in sk
-        if self.field == "cf":
+        if self.field in _RANGE_DRIVERS:
             return "#L#" in sk
         return sk.startswith("L#")
 
@@ -63,6 +65,8 @@ def candidates(lead_filter: LeadFilter) -> list[Driver]:
                                          c.encoded if c.op in ("eq", "lte") else hi]
     options.extend(Driver("cf", f"{key}#{gen}", lo, hi)
                    for (key, gen), (lo, hi) in sorted(ranges.items()))
+    for name in sorted({n for n, _, _ in lead_filter.times}):
+        options.append(Driver("time", name, *lead_filter.time_range(name)))
     return options
 
 
@@ -76,7 +80,7 @@ ASSUMED_RANGE_MATCHES = 1_000_000
 def _assumed(driver: Driver, tallies: Mapping[str, int]) -> int:
     if driver.field == "q" or (driver.field == "cf" and driver.lo == driver.hi):
         return ASSUMED_WORD_MATCHES
-    if driver.field == "cf":
+    if driver.field in _RANGE_DRIVERS:
         return ASSUMED_RANGE_MATCHES
     return tallies.get(driver.tally, 0)
 
@@ -96,7 +100,7 @@ def exact_count(lead_filter: LeadFilter, tallies: Mapping[str, int],
     if not set_fields:
         return total
     options = [d for d in candidates(lead_filter)
-               if d.field not in ("q", "cf")]  # no tallies of words or custom values
+               if d.field not in ("q", *_RANGE_DRIVERS)]  # no tallies of words or ranges
     if len(set_fields) == 1 and len(options) == 1:
         return max(0, tallies.get(options[0].tally, 0))
     return None

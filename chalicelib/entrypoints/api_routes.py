@@ -8,7 +8,7 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.bootstrap import services
 from chalicelib.domain.errors import BadRequest
-from chalicelib.domain.lead_filter import LeadFilter
+from chalicelib.domain.lead_filter import OUTREACH_FILTERS, LeadFilter
 from chalicelib.entrypoints.http_support import (
     BODY_CONTENT_TYPES,
     handles_errors,
@@ -21,7 +21,7 @@ from chalicelib.entrypoints.http_support import (
 
 api = Blueprint(__name__)
 LEAD_QUERY = {"q", "status", "email_status", "tag", "source", "company", "job_title",
-              "location", "limit", "cursor", "count"}
+              "location", "limit", "cursor", "count", *OUTREACH_FILTERS}
 PAGE_QUERY = {"limit", "cursor"}
 
 

@@ -22,3 +22,11 @@ def run_sync_dispatcher() -> dict[str, Any]:
         return dict(services().syncs.dispatch())
     finally:
         flush_metrics()
+
+
+def run_follow_ups_due() -> dict[str, Any]:
+    """Raise `follow_up.due` for every follow-up whose time has come (once each)."""
+    try:
+        return dict(services().follow_ups.raise_due())
+    finally:
+        flush_metrics()

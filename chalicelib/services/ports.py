@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.domain.activity import Activity
+from chalicelib.domain.activity_feed import FeedEntry
 from chalicelib.domain.connections import Connection, Credentials, Provider
 from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.custom_index import FilterableField
-from chalicelib.domain.deliverability import DomainVerdict
+from chalicelib.domain.follow_ups import DueEntry, FollowUp
 from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import ShardTally
@@ -40,9 +41,6 @@ class VerificationRequests(Protocol):
     def request(self, lst: LeadList, leads: Sequence[Lead], *, import_id: str | None = None,
                 batch: str | None = None) -> None: ...
     def prefetch_domains(self, domains: Sequence[str]) -> None: ...
-    def known_verdicts(self, domains: Collection[str]) -> dict[str, DomainVerdict]:
-        """Domains whose verdict is known and fresh now (no look-up, no claim)."""
-        ...
 
 
 class TokenStore(Protocol):
@@ -178,13 +176,8 @@ class ImportStore(Protocol):
     def save_leads(self, lst: LeadList, leads: Sequence[Lead]) -> list[SaveOutcome]: ...
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
     def update_leads(self, lst: LeadList, updates: Sequence[LeadUpdate]) -> list[bool]: ...
-    def pin_verdicts(self, import_id: str, number: int,
-                     verdicts: Sequence[DomainVerdict]) -> list[DomainVerdict]:
-        """The domain verdicts a chunk saves its leads with, fixed by its first delivery."""
-        ...
     def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
-                     tally: ShardTally, no_email: int = ...,
-                     verdicts: Mapping[str, int] | None = ...) -> bool: ...
+                     tally: ShardTally, no_email: int = ...) -> bool: ...
 
 
 class RowSource(Protocol):
@@ -259,3 +252,46 @@ class OAuthClient(Protocol):
 
     def exchange_code(self, provider: Provider, code: str, redirect_uri: str) -> Credentials: ...
     def refresh(self, provider: Provider, credentials: Credentials) -> Credentials: ...
+
+
+# --- outreach: events, follow-ups, the activity feed -----------------------------
+class Outbox(Protocol):
+    """Where leadpipe announces what happened, for whoever listens outside.
+
+    `emit(workspace, event_type, payload)` is called after the change it
+    announces is stored (today: `follow_up.due` from the due-follow-ups job).
+    The webhooks part implements it (a delivery per subscribed endpoint,
+    queued, signed, retried); until then it is DiscardingOutbox. An emit
+    must not raise for a listener's failure and must not block the caller.
+    """
+
+    def emit(self, workspace: str, event_type: str, payload: Mapping[str, Any]) -> None: ...
+
+
+class DiscardingOutbox:
+    """The Outbox until webhooks exist: announcements go nowhere."""
+
+    def emit(self, workspace: str, event_type: str, payload: Mapping[str, Any]) -> None:
+        return None
+
+
+class OutreachStore(Protocol):
+    """Event markers, follow-ups and the feed, written with the lead's own change
+    (adapters/dynamo_outreach.py)."""
+
+    def list_of_lead(self, lead_id: str) -> str | None: ...
+    def claim_holder(self, lst: LeadList, identity_value: str) -> str | None: ...
+    def event_seen(self, workspace: str, event_id: str) -> bool: ...
+    def record(self, lst: LeadList, before: Lead, after: Lead, activities: list[Activity], *,
+               event_ids: Sequence[str] = ..., new_follow_ups: Sequence[FollowUp] = ...,
+               cancel: FollowUp | None = ...) -> Lead:
+        """Raises Conflict when the lead changed, the event is recorded already,
+        or `cancel` is no longer pending."""
+        ...
+    def follow_ups(self, lst: LeadList, lead_id: str) -> list[FollowUp]: ...
+    def due(self, now_iso: str, limit: int = ...) -> Iterator[DueEntry]: ...
+    def mark_due(self, lst: LeadList, entry: DueEntry, activity: Activity) -> bool: ...
+    def drop_due(self, entry: DueEntry) -> None: ...
+    def feed_day(self, workspace: str, day: str, *, since: str, before_sk: str | None,
+                 limit: int, types: Sequence[str], list_id: str | None,
+                 ) -> tuple[list[FeedEntry], str | None, int]: ...

@@ -24,9 +24,10 @@ pytestmark = pytest.mark.timeout(1800)  # the first synth may build Chalice's pa
 DATA_PREFIXES = ("dynamodb:", "s3:", "sqs:", "kms:")
 PURPOSE_KEY = "kms:EncryptionContext:purpose"
 # app.py's @app.schedule handlers
-SCHEDULED = {"import_watchdog": "rate(5 minutes)", "sync_dispatcher": "rate(1 minute)"}
+SCHEDULED = {"import_watchdog": "rate(5 minutes)", "sync_dispatcher": "rate(1 minute)",
+             "follow_ups_due": "rate(1 minute)"}
 # A scheduled event is stale once the next is due: its maximum age is the period.
-EVENT_AGE = {"import_watchdog": 300, "sync_dispatcher": 60}
+EVENT_AGE = {"import_watchdog": 300, "sync_dispatcher": 60, "follow_ups_due": 60}
 EXPECTED_FUNCTIONS = {"api_handler", "on_job", "on_upload", "on_split", "on_chunk",
                       "on_chunk_dead", "on_split_dead", "on_upload_dead", "on_verify",
                       "on_verify_dead", *SCHEDULED}
@@ -632,6 +633,10 @@ def test_scheduled_function_role_has_its_grants_and_no_queue_to_consume(
         actions = {a for a, _ in held}
         assert not actions & set(CONSUME_ACTIONS)
         assert all("*" not in a for a in actions)
+        if name == "follow_ups_due":  # the table only: no bucket, no queue
+            assert not {a for a in actions if a.startswith(("s3:", "sqs:", "kms:"))}, actions
+            assert "dynamodb:ConditionCheckItem" in actions
+            continue
         assert ("s3:ListBucket", "bucket") in held
         assert ("s3:DeleteObject" not in actions), name
         sends = {q for a, q in held if a == "sqs:SendMessage"}
