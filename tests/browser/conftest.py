@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 import requests
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.e2e.test_local_stack import ROOT, TOKEN, Stack
+from tests.e2e.test_local_stack import ROOT, TOKEN, Stack, started_stack
 from tools.localstack import sign_in_link
 
 CHROMIUM = os.environ.get("LEADPIPE_CHROMIUM", "/usr/lib/chromium/chromium")
@@ -38,17 +37,9 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    (ROOT / ".local").mkdir(exist_ok=True)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    running = Stack()
-    try:
-        running.wait_ready()
+    with started_stack("browser-stack.log") as running:
         yield running
-    finally:
-        if running.proc.poll() is None:
-            running.proc.send_signal(signal.SIGTERM)
-            running.proc.wait(timeout=20)
-        running.log.close()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.test_local_stack import ROOT, Stack
+from tests.e2e.test_local_stack import Stack, started_stack
 from tools.sandboxes import credentials as c
 
 pytestmark = pytest.mark.timeout(900)
@@ -22,16 +22,8 @@ pytestmark = pytest.mark.timeout(900)
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    (ROOT / ".local").mkdir(exist_ok=True)  # a fresh clone has none yet
-    running = Stack()
-    try:
-        running.wait_ready()
+    with started_stack("e2e-connected-sources.log") as running:
         yield running
-    finally:
-        if running.proc.poll() is None:
-            running.proc.terminate()
-            running.proc.wait(timeout=20)
-        running.log.close()
 
 
 def until(check: Callable[[], Any], seconds: float, what: str) -> Any:

@@ -10,15 +10,13 @@ same check `python -m tools.check_modes --rows 100000` runs at full size).
 
 from __future__ import annotations
 
-import shutil
-import signal
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_local_stack import ROOT, TOKEN, Stack
+from tests.e2e.test_local_stack import ROOT, TOKEN, Stack, started_stack
 from tools.api_client import ApiError, LeadpipeApi
 from tools.changed_copy import Changes, write_changed_copy
 from tools.check_modes import (
@@ -46,21 +44,9 @@ EDITED_E164 = "+16175550142"
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    (ROOT / ".local").mkdir(exist_ok=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LEADPIPE_DEMO", "0")  # no demo import beside ours
-        running = Stack()
-    try:
-        running.wait_ready()
+    # no demo import beside ours
+    with started_stack("e2e-import-modes.log", {"LEADPIPE_DEMO": "0"}) as running:
         yield running
-    finally:
-        if running.proc.poll() is None:
-            running.proc.send_signal(signal.SIGTERM)
-            running.proc.wait(timeout=20)
-        running.log.close()
-        # the stack module's tests write the same log after us: keep ours
-        shutil.copyfile(ROOT / ".local" / "e2e-stack.log",
-                        ROOT / ".local" / "e2e-import-modes.log")
 
 
 @dataclass

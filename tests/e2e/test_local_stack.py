@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,8 @@ def _alive(pid: int) -> bool:
 
 
 class Stack:
-    def __init__(self) -> None:
+    def __init__(self, log_name: str = "e2e-stack.log",
+                 extra_env: dict[str, str] | None = None) -> None:
         self.api_port = _free_port()
         self.aws_port = _free_port()
         self.url = f"http://127.0.0.1:{self.api_port}"
@@ -68,8 +70,10 @@ class Stack:
                    LEADPIPE_HUBSPOT_SANDBOX_PORT=str(_free_port()),
                    LEADPIPE_SALESFORCE_SANDBOX_PORT=str(_free_port()),
                    LEADPIPE_SHEETS_SANDBOX_PORT=str(_free_port()))
+        env.update(extra_env or {})
         self.env = env
-        self.log = open(ROOT / ".local" / "e2e-stack.log", "w")  # noqa: SIM115
+        # One log a test module: modules run one after another, each keeps its own.
+        self.log = open(ROOT / ".local" / log_name, "w")  # noqa: SIM115
         self.proc = subprocess.Popen([sys.executable, "-m", "tools.localstack"], cwd=ROOT,
                                      env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -89,10 +93,12 @@ class Stack:
         return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    (ROOT / ".local").mkdir(exist_ok=True)
-    running = Stack()
+@contextmanager
+def started_stack(log_name: str = "e2e-stack.log",
+                  extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+    """The real local stack, as `make run` starts it, stopped by SIGTERM afterwards."""
+    (ROOT / ".local").mkdir(exist_ok=True)  # a fresh clone has none yet
+    running = Stack(log_name, extra_env)
     try:
         running.wait_ready()
         yield running
@@ -101,6 +107,12 @@ def stack() -> Iterator[Stack]:
             running.proc.send_signal(signal.SIGTERM)
             running.proc.wait(timeout=20)
         running.log.close()
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    with started_stack() as running:
+        yield running
 
 
 def test_demo_import_is_verified_with_one_dns_lookup_per_domain(stack: Stack):
