@@ -129,6 +129,9 @@ def _start(children: _Children, *, api_port: int, aws_port: int, token: str | No
         "AWS_DEFAULT_REGION": "us-east-1",
         "LEADPIPE_STAGE": "local",
         "LEADPIPE_PORT": str(api_port),
+        # The workers' DynamoDB client skips botocore's request validation here
+        # (the embedded AWS validates; chalicelib/config.py says why).
+        "LEADPIPE_BOTO_PARAM_VALIDATION": os.environ.get("LEADPIPE_BOTO_PARAM_VALIDATION", "0"),
         "PYTHONUNBUFFERED": "1",  # children's logs appear as they happen
     })
     # CloudWatch reads metrics (EMF) from the log stream; a terminal would only

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.config import get_settings
@@ -26,7 +27,11 @@ class LowLevelTable:
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("dynamodb", region_name=get_settings().region)
+            settings = get_settings()
+            # Local stack only: see Settings.boto_parameter_validation.
+            config = None if settings.boto_parameter_validation \
+                else Config(parameter_validation=False)
+            self._client = boto3.client("dynamodb", region_name=settings.region, config=config)
         return self._client
 
     def _transact(self, items: list[dict[str, Any]]) -> set[int] | None:
