@@ -25,6 +25,8 @@ from chalicelib.entrypoints.sync_routes import syncs_api
 from chalicelib.entrypoints.token_routes import tokens_api
 from chalicelib.entrypoints.verify_handlers import on_verify_dlq_records, on_verify_records
 from chalicelib.entrypoints.web_routes import web_app
+from chalicelib.entrypoints.webhook_handlers import on_webhook_dlq_records, on_webhook_records
+from chalicelib.entrypoints.webhook_routes import webhooks_api
 from chalicelib.resources import STACK, dlq_name
 
 app = Chalice(app_name="leadpipe")
@@ -35,6 +37,7 @@ app.register_blueprint(connections_api)
 app.register_blueprint(syncs_api)
 app.register_blueprint(exports_api)
 app.register_blueprint(outreach_api)
+app.register_blueprint(webhooks_api)
 app.register_blueprint(web_app)
 # The web app's files go out gzip-compressed: API Gateway must pass them as binary.
 app.api.binary_types.extend(t for t in BINARY_TYPES if t not in app.api.binary_types)
@@ -92,6 +95,17 @@ def on_split_dead(event: SQSEvent) -> dict[str, Any]:
 @app.on_sqs_message(queue=dlq_name(_settings.stage, _QUEUES["uploads"]), batch_size=1)
 def on_upload_dead(event: SQSEvent) -> dict[str, Any]:
     return imports.on_upload_dlq_records(_records(event))
+
+
+@app.on_sqs_message(queue=_settings.queue_name("webhooks"),
+                    batch_size=_QUEUES["webhooks"].batch_size)
+def on_webhook(event: SQSEvent) -> dict[str, Any]:
+    return on_webhook_records(_records(event))
+
+
+@app.on_sqs_message(queue=dlq_name(_settings.stage, _QUEUES["webhooks"]), batch_size=1)
+def on_webhook_dead(event: SQSEvent) -> dict[str, Any]:
+    return on_webhook_dlq_records(_records(event))
 
 
 # Every few minutes: imports whose progress stalled are resumed or failed

@@ -29,11 +29,11 @@ from chalicelib.services.import_split import ImportSplitter
 from chalicelib.services.import_watchdog import ImportWatchdog, StallLimits
 from chalicelib.services.imports import ImportService
 from chalicelib.services.jobs import JobRunner
+from chalicelib.services.lead_announcements import LeadAnnouncer
 from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.lead_search import LeadSearch
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
-from chalicelib.services.ports import DiscardingOutbox
 from chalicelib.services.rate_limit import RateLimiter
 from chalicelib.services.sheet_imports import SheetImports
 from chalicelib.services.sheet_rows import SheetRowSource, SourceRouter
@@ -41,6 +41,9 @@ from chalicelib.services.status_outbox import StatusOutbox
 from chalicelib.services.status_writeback import StatusWriteback
 from chalicelib.services.syncs import SyncService
 from chalicelib.services.verification import VerificationService
+from chalicelib.services.webhook_delivery import WebhookDelivery
+from chalicelib.services.webhook_outbox import WebhookOutbox
+from chalicelib.services.webhooks import WebhookService
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,10 @@ class Services:
     events: EventService
     follow_ups: FollowUpService
     activity_feed: ActivityFeed
+    # Webhooks out (docs/webhooks.md): endpoints, the outbox, the delivery worker.
+    webhooks: WebhookService
+    webhook_outbox: WebhookOutbox
+    webhook_delivery: WebhookDelivery
 
 
 def build_services(settings: Settings) -> Services:
@@ -96,8 +103,12 @@ def build_services(settings: Settings) -> Services:
     from chalicelib.adapters.s3_files import S3Files  # noqa: PLC0415
     from chalicelib.adapters.salesforce_crm import SalesforceCrm  # noqa: PLC0415
     from chalicelib.adapters.sqs_jobs import SqsJobQueue  # noqa: PLC0415
+    from chalicelib.adapters.webhook_wiring import webhook_adapters  # noqa: PLC0415
 
     repo = DynamoRepository()
+    hooks = webhook_adapters(settings)
+    webhook_outbox = WebhookOutbox(hooks.store, hooks.queue)
+    announce = LeadAnnouncer(webhook_outbox)
     metrics = EmfMetrics()
     queue = SqsJobQueue(settings.jobs_queue_name, settings.region)
     budget = settings.request_budget_seconds
@@ -120,10 +131,12 @@ def build_services(settings: Settings) -> Services:
     search = LeadSearch(repo, lead_index)
     status_outbox = StatusOutbox(queue)
     leads = LeadService(repo, lead_batch_store, lists, queue, verification,
-                        budget_seconds=budget, search=search, outbox=status_outbox)
+                        budget_seconds=budget, search=search, outbox=status_outbox,
+                        announce=announce)
     outreach = DynamoOutreach(repo)
     lead_batches = LeadBatches(lead_batch_store, lists, queue, verification,
-                               budget_seconds=budget, max_batch=settings.max_batch_leads)
+                               budget_seconds=budget, max_batch=settings.max_batch_leads,
+                               announce=announce)
     import_store = DynamoImports()
     files = S3Files(settings.bucket_name, settings.region)
     analyses = AnalysisStore(files)
@@ -143,8 +156,9 @@ def build_services(settings: Settings) -> Services:
     lifecycle = ImportLifecycle(import_store, analyses, splits_queue)
     sync_store = DynamoSyncs()
     syncs = SyncService(sync_store, lists, connections, readers, import_store, analyses,
-                        lifecycle)
+                        lifecycle, outbox=webhook_outbox)
     lifecycle.on_finished(syncs.on_import_finished)
+    lifecycle.on_finished(announce.import_finished)
     eraser = ImportEraser(import_store, files, lifecycle)
     exports = ExportService(DynamoExports(), files, lists, repo, queue,
                             url_seconds=settings.report_url_seconds, search=search)
@@ -181,9 +195,13 @@ def build_services(settings: Settings) -> Services:
         browser_origins=tuple(files.browser_origins()),
         # 500 events take longer than one lead edit: most of API Gateway's 29 s.
         events=EventService(repo, outreach, budget_seconds=max(budget, 20.0),
-                            outbox=status_outbox),
-        follow_ups=FollowUpService(repo, lists, outreach, DiscardingOutbox()),
-        activity_feed=ActivityFeed(outreach))
+                            outbox=status_outbox, announce=announce),
+        follow_ups=FollowUpService(repo, lists, outreach, webhook_outbox),
+        activity_feed=ActivityFeed(outreach),
+        webhooks=WebhookService(hooks.store, box, hooks.queue, hooks.check_destination,
+                                on_change=webhook_outbox.forget),
+        webhook_outbox=webhook_outbox,
+        webhook_delivery=WebhookDelivery(hooks.store, box, hooks.sender, hooks.queue))
 
 
 @lru_cache(maxsize=1)

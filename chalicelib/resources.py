@@ -110,6 +110,9 @@ STACK = StackDef(
         # Email verification: batches of leads (DNS per domain, then the leads'
         # verdicts) and list re-verification walks.
         QueueDef(logical_name="verify", handler_timeout_seconds=120, batch_size=1),
+        # Webhook deliveries: one message per (endpoint, event) and attempt; a
+        # batch's ten POSTs go out side by side, 10 s each at most.
+        QueueDef(logical_name="webhooks", handler_timeout_seconds=60, batch_size=10),
     ),
 )
 

@@ -80,7 +80,9 @@ Grant = Table | Objects | ListBucket | Send | Secrets
 CONNECTION = "connection"
 OAUTH_STATE = "oauth_state"
 IMPORT_TOKEN = "import_token"  # noqa: S105 (an encryption-context value)
-PURPOSES = (CONNECTION, OAUTH_STATE, IMPORT_TOKEN)
+# A webhook endpoint's signing secret (services/webhooks.py SECRET_PURPOSE).
+WEBHOOK_SECRET = "webhook_secret"  # noqa: S105 (an encryption-context value)
+PURPOSES = (CONNECTION, OAUTH_STATE, IMPORT_TOKEN, WEBHOOK_SECRET)
 KMS_ACTIONS = ("kms:Encrypt", "kms:Decrypt")
 
 # pynamodb + the raw client in adapters/dynamo_*.py: items, queries, batches and
@@ -103,11 +105,17 @@ WATCHDOG_TABLE = ("dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem",
 # Every prefix an import's files live under (services/import_erasure.object_prefixes).
 IMPORT_FILES = ("uploads/", "files/", "analysis/", "chunks/", "errors/")
 
+# Whatever changes leads, finishes an import or raises a follow-up announces
+# it: one message per subscribed webhook endpoint (services/webhook_outbox.py).
+_ANNOUNCES = Send(("webhooks",), "announces what it changed to the workspace's webhook "
+                  "endpoints (services/webhook_outbox.py)")
+
 _MISSING_IS_404 = ("S3 answers 403, not 404, for a missing key to a role without "
                    "ListBucket; S3Files.get_bytes/head treat only 404 as 'absent'")
 
 GRANTS: Mapping[str, Sequence[Grant]] = {
     "api_handler": (
+        _ANNOUNCES,
         Table(TABLE_READ_WRITE, "every route reads and writes lists, leads, claims, "
               "tokens, imports (services/*.py through the DynamoDB adapters)"),
         Objects(("s3:PutObject",), ("uploads/",),
@@ -139,11 +147,14 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "POST /connections and the OAuth callback seal credentials (a refresh "
                 "token is tried before, in plaintext); GET .../authorize seals the state; "
                 "a Google Sheets import seals the access token given with it"),
+        Secrets(("kms:Encrypt",), (WEBHOOK_SECRET,),
+                "POST /webhooks seals the endpoint's new signing secret"),
         Secrets(("kms:Decrypt",), (OAUTH_STATE,),
                 "the OAuth callback opens the state; no route opens a connection's "
                 "credentials or an import token"),
     ),
     "on_job": (
+        _ANNOUNCES,
         Table(TABLE_READ_WRITE, "purge, copy and bulk jobs (services/jobs.py) write leads, "
               "claims and counters"),
         Send(("jobs",), "a job out of time sends its continuation back to the jobs queue"),
@@ -182,6 +193,7 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "the sheet is sealed again"),
     ),
     "on_split": (
+        _ANNOUNCES,
         Table(TABLE_READ_WRITE, "reads import and list, records chunks_total, finishes"),
         Objects(("s3:GetObject",), ("files/", "analysis/"),
                 "streams the analysed file; reads the final mapping"),
@@ -194,6 +206,7 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "connection's credentials, sealing them again after a refresh"),
     ),
     "on_chunk": (
+        _ANNOUNCES,
         Table(TABLE_READ_WRITE, "claims and leads (BatchGetItem, TransactWriteItems, "
               "BatchWriteItem), chunk markers and import counters"),
         Objects(("s3:GetObject",), ("chunks/", "analysis/"), "reads its chunk and mapping"),
@@ -205,6 +218,7 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
         Send(("verify",), "the chunk's saved leads are queued for email verification"),
     ),
     "on_chunk_dead": (
+        _ANNOUNCES,
         Table(TABLE_UPDATE, "salvage: counts the chunk's rows failed, finishes the import"),
         Objects(("s3:PutObject",), ("errors/",), "reports the chunk's rows as failed"),
         Objects(("s3:GetObject",), ("analysis/",),
@@ -220,6 +234,7 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
         Table(TABLE_UPDATE, "marks the import failed (analysis_failed)"),
     ),
     "on_verify": (
+        _ANNOUNCES,
         Table(TABLE_READ_WRITE, "domain verdicts and leases (BatchGetItem, UpdateItem, "
               "PutItem), lead snapshots and verdicts (TransactWriteItems), list walks (Query)"),
         Send(("verify",), "list walks send their continuation; unknown verdicts are "
@@ -230,6 +245,7 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
     ),
     # @app.schedule (every 5 minutes): consumes no queue, so no consume grant.
     "import_watchdog": (
+        _ANNOUNCES,
         Table(WATCHDOG_TABLE, "queries the registry partition of active imports, reads "
               "each import and its chunk markers, resumes or fails it (UpdateItem, "
               "TransactWriteItems); no BatchWriteItem"),
@@ -256,8 +272,20 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
     ),
     # @app.schedule (every minute): consumes no queue, so no consume grant.
     "follow_ups_due": (
+        _ANNOUNCES,
         Table(TABLE_READ_WRITE, "reads the due follow-ups (Query on FOLLOWUPS#DUE#<n>), "
               "marks each due in one transaction with its activity and feed entries"),
+    ),
+    "on_webhook": (
+        Table(TABLE_READ_WRITE, "reads the endpoint and the delivery, records the attempt "
+              "(conditional PutItem), marks the endpoint failing or disabled"),
+        Send(("webhooks",), "a failed attempt is retried by re-sending its message with "
+             "DelaySeconds"),
+        Secrets(("kms:Decrypt",), (WEBHOOK_SECRET,),
+                "opens the endpoint's secret to sign the delivery"),
+    ),
+    "on_webhook_dead": (
+        Table(TABLE_UPDATE, "a delivery whose message kept crashing is recorded failed"),
     ),
 }
 

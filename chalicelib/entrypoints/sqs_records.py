@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -20,7 +21,8 @@ def heartbeat() -> SqsHeartbeat:
 
 
 def each_record(records: list[dict[str, Any]],
-                handle: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+                handle: Callable[[dict[str, Any]], None], *,
+                pool: ThreadPoolExecutor | None = None) -> dict[str, Any]:
     """Run `handle` on each message body; only failed messages are redelivered.
 
     Dropped, with a log line: a body that is not a JSON object, and whatever
@@ -32,7 +34,11 @@ def each_record(records: list[dict[str, Any]],
     (adapters/sqs_heartbeat.py); a failed one is let go with a back-off.
     """
     with heartbeat().hold(records) as lease:
-        failures = _each(records, handle, lease.failed)
+        if pool is None or len(records) <= 1:
+            failures = _each(records, handle, lease.failed)
+        else:  # independent messages handled side by side (webhook deliveries)
+            futures = [pool.submit(_each, [r], handle, lease.failed) for r in records]
+            failures = [f for future in futures for f in future.result()]
     flush_metrics()
     return {"batchItemFailures": failures}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from chalicelib.domain.follow_ups import FollowUp
 from chalicelib.domain.ids import deterministic_id, new_id
 from chalicelib.domain.lead import Lead, parse_lead_fields
 from chalicelib.domain.lead_list import LeadList
+from chalicelib.services.lead_announcements import LeadAnnouncer
 from chalicelib.services.ports import OutreachStore, Repository
 from chalicelib.services.status_outbox import StatusOutbox
 
@@ -92,8 +94,10 @@ class _Pending:
 
 class EventService:
     def __init__(self, repo: Repository, store: OutreachStore, *, budget_seconds: float,
-                 outbox: StatusOutbox | None = None) -> None:
+                 outbox: StatusOutbox | None = None,
+                 announce: LeadAnnouncer | None = None) -> None:
         self._repo = repo
+        self._announce = announce
         self._store = store
         self._budget = budget_seconds
         self._outbox = outbox
@@ -133,20 +137,29 @@ class EventService:
             leads[(lst.id, lead.id)] = (lst, lead)
             groups.setdefault((lst.id, lead.id), []).append(_Pending(index, event))
         try:
-            for key, pending in groups.items():
-                lst, lead = leads[key]
-                for start in range(0, len(pending), GROUP):
-                    part = pending[start:start + GROUP]
-                    if time.monotonic() > deadline:
-                        results.update((p.index, _failed(p.index, p.event.id,
-                                                         "over_time_budget")) for p in part)
-                        continue
-                    outcome = self._record_group(lst, lead, part)
-                    results.update(outcome)
+            with self._announcing():
+                self._record_all(groups, leads, results, deadline)
         finally:
             if self._outbox is not None:
                 self._outbox.flush()
         return [results[i] for i in range(len(raw_events))]
+
+    def _announcing(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._announce is None else self._announce.collecting()
+
+    def _record_all(self, groups: dict[tuple[str, str], list[_Pending]],
+                    leads: dict[tuple[str, str], tuple[LeadList, Lead]],
+                    results: dict[int, EventResult], deadline: float) -> None:
+        for key, pending in groups.items():
+            lst, lead = leads[key]
+            for start in range(0, len(pending), GROUP):
+                part = pending[start:start + GROUP]
+                if time.monotonic() > deadline:
+                    results.update((p.index, _failed(p.index, p.event.id,
+                                                     "over_time_budget")) for p in part)
+                    continue
+                outcome = self._record_group(lst, lead, part)
+                results.update(outcome)
 
     def _list(self, workspace: str, list_id: str, cache: _Cache) -> LeadList:
         if list_id not in cache.lists:
@@ -221,6 +234,8 @@ class EventService:
                 continue
             if self._outbox is not None:
                 self._outbox.changed(lst, fresh, saved)
+            if self._announce is not None:
+                self._announce.status_changed(lst, fresh, saved, cause="event")
             results.update((p.index, EventResult(p.index, p.event.id, "accepted", fresh.id))
                            for p in pending)
             return results

@@ -23,6 +23,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.job_messages import BatchInsertJob
 from chalicelib.domain.lead import Lead, check_identity, fresh_email_status, parse_lead_fields
 from chalicelib.domain.lead_list import LeadList
+from chalicelib.services.lead_announcements import LeadAnnouncer
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import JobQueue, LeadBatchStore, VerificationRequests
 
@@ -54,8 +55,9 @@ def summary(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
 class LeadBatches:
     def __init__(self, store: LeadBatchStore, lists: ListService, jobs: JobQueue,
                  verification: VerificationRequests, *, budget_seconds: float,
-                 max_batch: int) -> None:
+                 max_batch: int, announce: LeadAnnouncer | None = None) -> None:
         self._store = store
+        self._announce = announce
         self._lists = lists
         self._jobs = jobs
         self._verification = verification
@@ -112,6 +114,10 @@ class LeadBatches:
                 results[index] = {"index": index, "status": "duplicate",
                                   "lead_id": outcome.lead_id}
         self._verification.request(lst, created)
+        if self._announce is not None:
+            with self._announce.collecting():
+                for lead in created:
+                    self._announce.created(lst, lead)
 
     def _defer(self, lst: LeadList, rest: Sequence[tuple[int, Lead, Mapping[str, Any]]],
                results: dict[int, dict[str, Any]]) -> dict[str, Any]:

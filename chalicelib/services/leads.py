@@ -27,6 +27,7 @@ from chalicelib.domain.job_messages import BulkJob
 from chalicelib.domain.lead import Lead, check_identity, fresh_email_status, parse_lead_fields
 from chalicelib.domain.lead_filter import LeadFilter
 from chalicelib.domain.lead_list import LeadList
+from chalicelib.services.lead_announcements import LeadAnnouncer
 from chalicelib.services.lead_batches import new_lead
 from chalicelib.services.lead_search import LeadSearch
 from chalicelib.services.lists import ListService
@@ -46,8 +47,11 @@ class LeadService:
     def __init__(self, repo: Repository, batches: LeadBatchStore, lists: ListService,
                  jobs: JobQueue, verification: VerificationRequests, *,
                  budget_seconds: float, search: LeadSearch,
-                 outbox: StatusOutbox | None = None) -> None:
+                 outbox: StatusOutbox | None = None,
+                 announce: LeadAnnouncer | None = None) -> None:
         self._repo = repo
+        # Webhooks (services/lead_announcements.py): told of each stored change.
+        self._announce = announce
         self._search = search
         self._batches = batches
         self._lists = lists
@@ -63,6 +67,8 @@ class LeadService:
         activity = Activity(new_id("ac"), lead.id, "created", lead.created_at, {"source": "api"})
         self._repo.insert_lead(lst, lead, activity)
         self._verification.request(lst, [lead])
+        if self._announce is not None:
+            self._announce.created(lst, lead)
         return lead
 
     # --- read ---------------------------------------------------------------
@@ -126,13 +132,19 @@ class LeadService:
         saved = self._repo.update_lead(lst, before, after, activities)
         if self._outbox is not None:
             self._outbox.changed(lst, before, saved)
+        if self._announce is not None:
+            self._announce.changed(lst, before, saved)
         return saved
 
     @contextmanager
     def _writing_back(self) -> Iterator[None]:
-        """Status changes made inside go to the CRM write-back when it ends."""
+        """Status changes made inside go to the CRM write-back (and webhooks) when it ends."""
         try:
-            yield
+            if self._announce is None:
+                yield
+            else:
+                with self._announce.collecting():
+                    yield
         finally:
             if self._outbox is not None:
                 self._outbox.flush()
@@ -143,6 +155,8 @@ class LeadService:
         if not self._repo.delete_lead(lst, lead):
             raise Conflict("The lead changed or was deleted meanwhile; read it again",
                            code="edit_conflict")
+        if self._announce is not None:
+            self._announce.deleted(lst, lead.id)
 
     # --- bulk ---------------------------------------------------------------
     def bulk(self, workspace: str, list_id: str,
@@ -217,6 +231,8 @@ class LeadService:
                 affected += 1
                 if self._outbox is not None:
                     self._outbox.changed(lst, update.before, update.after)
+                if self._announce is not None:
+                    self._announce.changed(lst, update.before, update.after, cause="bulk")
                 continue
             fresh = self._repo.get_lead(lst, update.before.id)
             if fresh is not None and self._apply_bulk(lst, request, fresh):
@@ -240,7 +256,10 @@ class LeadService:
         for _ in range(3):  # re-read and retry when an edit raced with us
             try:
                 if request.action == "delete":
-                    return self._repo.delete_lead(lst, lead)
+                    deleted = self._repo.delete_lead(lst, lead)
+                    if deleted and self._announce is not None:
+                        self._announce.deleted(lst, lead.id)
+                    return deleted
                 changes = request.changes_for(lead)
                 if changes is None:
                     return False

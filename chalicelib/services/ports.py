@@ -21,6 +21,8 @@ from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.lead_query import Driver
 from chalicelib.domain.row_reader import Row
 from chalicelib.domain.tokens import TokenRecord
+from chalicelib.domain.webhook_messages import WebhookEvent
+from chalicelib.domain.webhooks import AttemptResult, Delivery, Endpoint
 
 
 class JobQueue(Protocol):
@@ -295,3 +297,52 @@ class OutreachStore(Protocol):
     def feed_day(self, workspace: str, day: str, *, since: str, before_sk: str | None,
                  limit: int, types: Sequence[str], list_id: str | None,
                  ) -> tuple[list[FeedEntry], str | None, int]: ...
+
+
+# --- webhooks out (docs/webhooks.md) ----------------------------------------------
+class WebhookStore(Protocol):
+    """Endpoints (secret sealed) and their deliveries (adapters/dynamo_webhooks.py)."""
+
+    def add_endpoint(self, endpoint: Endpoint, sealed_secret: str) -> None: ...
+    def endpoint(self, workspace: str, endpoint_id: str) -> tuple[Endpoint, str] | None:
+        """The endpoint and its sealed secret."""
+        ...
+    def endpoints(self, workspace: str) -> list[Endpoint]: ...
+    def save_endpoint(self, endpoint: Endpoint, *, previous_version: int) -> bool: ...
+    def delete_endpoint(self, workspace: str, endpoint_id: str) -> None: ...
+    def note_failure(self, workspace: str, endpoint_id: str, now: float) -> float | None:
+        """Set failing_since to now unless set; returns its value (None: endpoint gone)."""
+        ...
+    def note_success(self, workspace: str, endpoint_id: str) -> None: ...
+    def disable(self, workspace: str, endpoint_id: str, reason: str, now: str) -> None: ...
+    def delivery(self, workspace: str, endpoint_id: str,
+                 delivery_id: str) -> tuple[Delivery, WebhookEvent] | None: ...
+    def record_attempt(self, delivery: Delivery, event: WebhookEvent) -> bool:
+        """Write the delivery if its stored attempts are `delivery.attempts - 1`
+        (or it is new and this is attempt 1); False: another worker recorded it."""
+        ...
+    def reopen(self, delivery: Delivery) -> bool:
+        """Back to pending for a redelivery, if its attempts are still `delivery.attempts`."""
+        ...
+    def deliveries(self, workspace: str, endpoint_id: str, limit: int,
+                   after: str | None) -> tuple[list[Delivery], str | None]: ...
+
+
+class WebhookSender(Protocol):
+    """POSTs a body to an endpoint URL, checking where the host resolves each time."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str],
+             timeout: float) -> AttemptResult: ...
+
+
+class AddressResolver(Protocol):
+    def addresses(self, host: str) -> list[str]:
+        """The host's IP addresses; an empty list if it does not resolve."""
+        ...
+
+
+class BatchQueue(Protocol):
+    """A queue taking many messages a call (SendMessageBatch), or one with a delay."""
+
+    def send_batch(self, bodies: Sequence[Mapping[str, Any]]) -> None: ...
+    def send(self, job: Mapping[str, Any], delay_seconds: int = 0) -> None: ...

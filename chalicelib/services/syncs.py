@@ -40,7 +40,7 @@ from chalicelib.services.connections import ConnectionService
 from chalicelib.services.crm_ports import CrmReader
 from chalicelib.services.import_lifecycle import ImportLifecycle
 from chalicelib.services.lists import ListService
-from chalicelib.services.ports import ImportStore
+from chalicelib.services.ports import ImportStore, Outbox
 
 _FINISHED_OK = (ImportState.COMPLETED, ImportState.COMPLETED_WITH_ERRORS)
 
@@ -61,8 +61,11 @@ class SyncService:
     def __init__(self, store: SyncStore, lists: ListService, connections: ConnectionService,
                  readers: Mapping[Any, CrmReader], imports: ImportStore,
                  analyses: AnalysisStore, lifecycle: ImportLifecycle, *,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 outbox: Outbox | None = None) -> None:
         self._store = store
+        # Webhooks: `sync.completed` when a run finished (docs/webhooks.md).
+        self._outbox = outbox
         self._lists = lists
         self._connections = connections
         self._readers = readers
@@ -235,3 +238,8 @@ class SyncService:
                 "code": "run_failed", "message": "The sync's run failed"}
         self._store.save(sync.with_changes(changes, utc_now_iso()), previous=sync)
         self._store.release(sync, job.id)
+        if self._outbox is not None:
+            self._outbox.emit(job.workspace, "sync.completed", {
+                "sync_id": sync.id, "list_id": job.list_id, "import_id": job.id,
+                "status": job.status.value, "counts": job.counts.as_dict(),
+                "error": changes.get("error")})

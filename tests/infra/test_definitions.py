@@ -13,6 +13,7 @@ import chalicelib.provider_settings as provider_settings
 from chalicelib.resources import STACK, BucketDef, QueueDef
 from chalicelib.services.connections import SECRET_PURPOSE, STATE_PURPOSE
 from chalicelib.services.sheet_rows import TOKEN_PURPOSE
+from chalicelib.services.webhooks import SECRET_PURPOSE as WEBHOOK_SECRET_PURPOSE
 from infra.app_model import (
     SCHEDULE_TIMEOUT_SECONDS,
     AppModelError,
@@ -137,11 +138,12 @@ def test_import_watchdog_grants() -> None:
     grants = grants_for("import_watchdog")
     sends = {q for g in grants if isinstance(g, Send) for q in g.queues}
     # uploads: an import stalled in analysis gets its upload event again.
-    assert sends == {"chunks", "splits", "uploads", "verify"}
+    assert sends == {"chunks", "splits", "uploads", "verify", "webhooks"}
 
 
 def test_kms_purposes_are_the_codes_own() -> None:
-    assert set(PURPOSES) == {SECRET_PURPOSE, STATE_PURPOSE, TOKEN_PURPOSE}
+    assert set(PURPOSES) == {SECRET_PURPOSE, STATE_PURPOSE, TOKEN_PURPOSE,
+                             WEBHOOK_SECRET_PURPOSE}
     for name, grants in GRANTS.items():
         for grant in grants:
             if isinstance(grant, Secrets):
@@ -154,7 +156,10 @@ def test_kms_grants_by_function() -> None:
                    for a in g.actions for p in g.purposes}
             for name, grants in GRANTS.items()}
     assert {name for name, pairs in held.items() if pairs} == {"api_handler", "on_upload",
-                                                               "on_split", "on_job"}
+                                                               "on_split", "on_job",
+                                                               "on_webhook"}
+    # The delivery worker only opens webhook secrets, to sign.
+    assert held["on_webhook"] == {("kms:Decrypt", "webhook_secret")}
     # The API seals all three; it opens only the OAuth state (the callback).
     assert held["api_handler"] == {("kms:Encrypt", p) for p in PURPOSES} | {
         ("kms:Decrypt", "oauth_state")}

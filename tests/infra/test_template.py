@@ -30,7 +30,7 @@ SCHEDULED = {"import_watchdog": "rate(5 minutes)", "sync_dispatcher": "rate(1 mi
 EVENT_AGE = {"import_watchdog": 300, "sync_dispatcher": 60, "follow_ups_due": 60}
 EXPECTED_FUNCTIONS = {"api_handler", "on_job", "on_upload", "on_split", "on_chunk",
                       "on_chunk_dead", "on_split_dead", "on_upload_dead", "on_verify",
-                      "on_verify_dead", *SCHEDULED}
+                      "on_verify_dead", "on_webhook", "on_webhook_dead", *SCHEDULED}
 
 
 def _ref_id(value: Any) -> str | None:
@@ -455,7 +455,10 @@ def test_only_connection_functions_use_the_key_for_their_purposes(stage_synth: S
     assert used == {
         # Seals credentials, states and given tokens; opens only its OAuth states.
         "api_handler": {("kms:Encrypt", "connection"), ("kms:Encrypt", "oauth_state"),
-                        ("kms:Encrypt", "import_token"), ("kms:Decrypt", "oauth_state")},
+                        ("kms:Encrypt", "import_token"), ("kms:Decrypt", "oauth_state"),
+                        ("kms:Encrypt", "webhook_secret")},
+        # Opens a webhook endpoint's secret to sign a delivery, nothing else.
+        "on_webhook": {("kms:Decrypt", "webhook_secret")},
         # Reads a sheet with a connection (re-sealed after a refresh) or a given token.
         "on_upload": {("kms:Decrypt", "connection"), ("kms:Decrypt", "import_token"),
                       ("kms:Encrypt", "connection")},
@@ -633,8 +636,9 @@ def test_scheduled_function_role_has_its_grants_and_no_queue_to_consume(
         actions = {a for a, _ in held}
         assert not actions & set(CONSUME_ACTIONS)
         assert all("*" not in a for a in actions)
-        if name == "follow_ups_due":  # the table only: no bucket, no queue
-            assert not {a for a in actions if a.startswith(("s3:", "sqs:", "kms:"))}, actions
+        if name == "follow_ups_due":  # the table, and announcing follow_up.due
+            assert not {a for a in actions if a.startswith(("s3:", "kms:"))}, actions
+            assert {q for a, q in held if a.startswith("sqs:")} == {"queue:webhooks"}
             assert "dynamodb:ConditionCheckItem" in actions
             continue
         assert ("s3:ListBucket", "bucket") in held
@@ -643,7 +647,8 @@ def test_scheduled_function_role_has_its_grants_and_no_queue_to_consume(
         gets = {r for a, r in held if a == "s3:GetObject"}
         puts = {r for a, r in held if a == "s3:PutObject"}
         if name == "import_watchdog":
-            assert sends == {"queue:chunks", "queue:splits", "queue:uploads", "queue:verify"}
+            assert sends == {"queue:chunks", "queue:splits", "queue:uploads", "queue:verify",
+                             "queue:webhooks"}
             assert gets == {"objects:chunks/", "objects:analysis/", "objects:files/"}
             assert puts == {"objects:errors/"}
             assert "dynamodb:BatchWriteItem" not in actions
