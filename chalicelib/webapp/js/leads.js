@@ -224,8 +224,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     tableWrap.setAttribute("aria-busy", "true");
     // "Select all on this page" waits for the page it would select.
     selectAll.disabled = true;
-    // The count is asked beside the page, not with it: the page shows first.
-    if (state.page === 0) countMatches(mine);
+    if (state.page === 0) { state.count = undefined; renderCount(); }
     try {
       const page = await (prefetched ? prefetched.promise : pageRequest(mine.signal));
       if (mine !== controller) return;
@@ -249,22 +248,31 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
       }
     }
     render();
+    // The count is asked once the page is shown, not beside it: the embedded
+    // AWS (and a busy table) serves one request at a time, and a count may
+    // read many candidates. A first page without a next one is its own count.
+    if (state.page === 0) {
+      if (state.next) countMatches(mine);
+      else showCount(state.items.length);
+    }
   }
 
   async function countMatches(mine) {
-    state.count = undefined;
-    renderCount();
+    let answer;
     try {
-      const answer = await get(`${base}/leads`, {...state.filters, limit: 1, count: "true"},
-                               {signal: mine.signal});
-      if (mine !== controller) return;
-      state.count = answer.count;
-      // Unfiltered, the count is the list's size: the header follows adds and deletes.
-      if (!Object.keys(state.filters).length && answer.count !== null) {
-        leadTotal.textContent = `${formatNumber(answer.count)} leads`;
-      }
+      answer = await get(`${base}/leads`, {...state.filters, limit: 1, count: "true"},
+                         {signal: mine.signal});
     } catch {
       return; // aborted by a newer search, or the page's own error says it
+    }
+    if (mine === controller) showCount(answer.count);
+  }
+
+  function showCount(count) {
+    state.count = count;
+    // Unfiltered, the count is the list's size: the header follows adds and deletes.
+    if (!Object.keys(state.filters).length && count !== null) {
+      leadTotal.textContent = `${formatNumber(count)} leads`;
     }
     renderCount();
     renderRows();
