@@ -52,6 +52,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from tools.moto_gsi import gsi_partitions
 from tools.moto_speed import speed_patches
+from tools.moto_sqs import fast_sqs_clock
 from tools.s3_post_policy import enforce_post_policy
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -223,6 +224,7 @@ def make_app() -> WsgiApp:
     )
 
     speed_patches()
+    fast_sqs_clock()
     gsi_partitions()
     item_level_rollback()
     partition_queries()

@@ -699,3 +699,26 @@ def test_delete_objects_is_still_a_post_that_works(files):
     files.put_bytes(KEY, b"a")
     files.client.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": KEY}]})
     assert _stored(files) is None
+
+
+def test_sqs_delays_and_visibility_hold_with_the_fast_clock():
+    """tools/moto_sqs.py: a delayed message waits its delay; a received one stays
+    invisible for its visibility timeout, then comes back."""
+    import time
+
+    server = EmbeddedAws().start()
+    try:
+        sqs = boto3.client("sqs", endpoint_url=server.url, region_name="us-east-1",
+                           aws_access_key_id="t", aws_secret_access_key="t")
+        url = sqs.create_queue(QueueName="fast-clock")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=1)
+        sqs.send_message(QueueUrl=url, MessageBody="now")
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=1)
+        assert [m["Body"] for m in first["Messages"]] == ["now"]
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+        time.sleep(1.2)
+        again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)
+        assert sorted(m["Body"] for m in again["Messages"]) == ["later", "now"]
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    finally:
+        server.stop()
