@@ -126,7 +126,7 @@ def build_services(settings: Settings) -> Services:
         retry_delays=settings.verify_retry_delays,
         # MX, A, AAAA and TXT each timing out on every try: a domain's worst case.
         lookup_seconds=4 * dns.timeout_seconds * (dns.retries + 1),
-        concurrency=dns.concurrency, metrics=metrics)
+        concurrency=dns.concurrency, metrics=metrics, announce=announce)
     lead_batch_store = DynamoLeadBatches()
     search = LeadSearch(repo, lead_index)
     status_outbox = StatusOutbox(queue)

@@ -19,6 +19,9 @@
    contacts from a seeded loopback HubSpot sandbox (its requests counted)
    beside a CSV import of the same rows, then an incremental run after 300
    contacts changed; in the same stack, started reading that sandbox.
+6. Webhook fan-out (tools/bench_webhooks.py, issue 14): 10,000 deliveries to a
+   loopback receiver through the local stack's queue and worker, deliveries/s
+   and p99 delay from event to delivery, beside bare POSTs from one client.
 
 Machines here are noisy: read the ratios. Figures print as a table.
 """
@@ -279,6 +282,8 @@ def main() -> None:
     parser.add_argument("--list-leads", type=int, default=100_000)
     parser.add_argument("--skip-webapp", action="store_true")
     parser.add_argument("--webapp-leads", type=int, default=100_000)
+    parser.add_argument("--skip-webhooks", action="store_true")
+    parser.add_argument("--webhook-deliveries", type=int, default=10_000)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results: list[tuple[str, str, str, str]] = []
@@ -396,6 +401,11 @@ def main() -> None:
         from tools.bench_webapp import run as webapp_rows  # noqa: PLC0415
 
         results += webapp_rows(args.webapp_leads)
+
+    if not args.skip_webhooks:  # issue 14: webhook fan-out (tools/bench_webhooks.py)
+        from tools.bench_webhooks import run as webhook_rows  # noqa: PLC0415
+
+        results += webhook_rows(args.webhook_deliveries)
 
     print()
     print(f"make bench, {time.strftime('%Y-%m-%d')}")

@@ -26,6 +26,9 @@ class LeadsMessage(TypedDict):
     attempt: int
     import_id: NotRequired[str]
     batch: NotRequired[str]
+    # Leads added or edited through the API (not an import's): their verdicts
+    # are announced as `lead.verified` to the workspace's webhooks.
+    workspace: NotRequired[str]
 
 
 class DomainsMessage(TypedDict):
@@ -46,11 +49,13 @@ VerificationMessage = LeadsMessage | DomainsMessage | ListMessage
 
 def leads_message(list_id: str, shards: int, identity: str, entries: list[LeadEntry], *,
                   attempt: int = 0, import_id: str | None = None,
-                  batch: str | None = None) -> LeadsMessage:
+                  batch: str | None = None, workspace: str | None = None) -> LeadsMessage:
     message: LeadsMessage = {"type": "leads", "list_id": list_id, "shards": shards,
                              "identity": identity, "leads": entries, "attempt": attempt}
     if import_id is not None and batch is not None:
         message["import_id"], message["batch"] = import_id, batch
+    if workspace is not None:
+        message["workspace"] = workspace
     return message
 
 
@@ -89,7 +94,8 @@ def parse_verification_message(body: Mapping[str, Any]) -> VerificationMessage:
                              str(body.get("identity") or "email"), entries,
                              attempt=body.get("attempt", 0),
                              import_id=body.get("import_id") or None,
-                             batch=body.get("batch") or None)
+                             batch=body.get("batch") or None,
+                             workspace=body.get("workspace") or None)
     if kind == "domains":
         domains = body.get("domains")
         if not isinstance(domains, list) or not all(_is_str(d) for d in domains):

@@ -49,6 +49,7 @@ from chalicelib.domain.verification_messages import (
     list_message,
     parse_verification_message,
 )
+from chalicelib.services.lead_announcements import LeadAnnouncer
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import MetricsSink, Repository
 
@@ -92,8 +93,11 @@ class VerificationService:
                  concurrency: int, wait_seconds: float = 60.0, poll_seconds: float = 0.1,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep,
-                 metrics: MetricsSink | None = None) -> None:
+                 metrics: MetricsSink | None = None,
+                 announce: LeadAnnouncer | None = None) -> None:
         self._domains = domains
+        # Webhooks: verdicts of API leads (not imports') as lead.verified.
+        self._announce = announce
         self._dns = dns
         self._leads = leads
         self._queue = queue
@@ -126,7 +130,8 @@ class VerificationService:
         for part, start in enumerate(range(0, len(pairs), BATCH_LEADS)):
             self._queue.send(leads_message(
                 lst.id, lst.shards, lst.identity, pairs[start:start + BATCH_LEADS],
-                import_id=import_id, batch=None if batch is None else f"{batch}p{part}"))
+                import_id=import_id, batch=None if batch is None else f"{batch}p{part}",
+                workspace=lst.workspace if import_id is None else None))
 
     def prefetch_domains(self, domains: Sequence[str]) -> None:
         """Queue domains for look-up ahead of their leads (an import's, from its splitter)."""
@@ -204,7 +209,8 @@ class VerificationService:
                 str(message["list_id"]), int(message["shards"]),
                 str(message.get("identity", "email")), unknown, attempt=attempt + 1,
                 import_id=message.get("import_id"),
-                batch=f"{batch}/r{attempt + 1}" if batch else None)
+                batch=f"{batch}/r{attempt + 1}" if batch else None,
+                workspace=message.get("workspace"))
             self._queue.send(retry, delay_seconds=self._retry_delays[attempt])
         tally = Counter(v.status for v in results.values())
         if self._count(message, tally) and self._metrics is not None:
@@ -264,10 +270,24 @@ class VerificationService:
             written = self._leads.apply_many(list_id, shards, [u for _, u in planned])
             changed = {lead_id for (lead_id, _), done in zip(planned, written, strict=True)
                        if not done}
+            self._announce_verdicts(message, planned, written, dict(todo))
             if not changed:
                 return
             known.update(self._leads.snapshots(list_id, shards, changed))
             todo = [(lead_id, email) for lead_id, email in todo if lead_id in changed]
+
+    def _announce_verdicts(self, message: Mapping[str, Any],
+                           planned: Sequence[tuple[str, VerdictUpdate]],
+                           written: Sequence[bool], emails: Mapping[str, str]) -> None:
+        workspace = message.get("workspace")
+        if self._announce is None or not workspace:
+            return
+        with self._announce.collecting():
+            for (lead_id, update), done in zip(planned, written, strict=True):
+                if done:
+                    self._announce.verified(str(workspace), str(message["list_id"]), lead_id,
+                                            emails[lead_id], update.email_status,
+                                            update.email_status_reason)
 
     # --- domain verdicts ------------------------------------------------------------
     def known_verdicts(self, domains: Collection[str]) -> dict[str, DomainVerdict]:

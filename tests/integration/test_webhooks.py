@@ -396,3 +396,96 @@ def test_a_day_of_failures_fails_the_delivery_and_disables_the_endpoint(
     pump.drain()
     (delivery,) = _deliveries(api, hook["id"])
     assert (delivery["status"], delivery["attempts"]) == ("succeeded", attempts + 1)
+
+
+# --- what is announced ---------------------------------------------------------------
+ALL_EVENTS = ["lead.created", "lead.updated", "lead.status_changed", "lead.verified",
+              "lead.deleted", "import.completed", "sync.completed", "follow_up.due"]
+
+
+def _received_types(receiver: WebhookReceiver) -> list[tuple[str, dict[str, Any]]]:
+    events = [json.loads(r.body) for r in receiver.received]
+    return [(e["type"], e["data"]) for e in sorted(events, key=lambda e: e["id"])]
+
+
+def test_lead_changes_events_and_imports_are_announced(
+        api: Api, other_api: Api, pump: Any, receiver: WebhookReceiver) -> None:
+    from tests.integration.test_import_modes import run_import
+
+    _hook(api, receiver.url, ALL_EVENTS)
+    _hook(other_api, receiver.url + "/other", ALL_EVENTS)
+    lst = api.new_list()
+    lid = lst["id"]
+    # single lead: create (then its verdict), edit with a status, delete
+    lead = api.post(f"/lists/{lid}/leads", {"email": "grace@example.com"}).json_body
+    pump.drain()
+    assert api.patch(f"/lists/{lid}/leads/{lead['id']}",
+                     {"status": "contacted", "job_title": "CTO"}).status_code == 200
+    # events in: a reply moves the status
+    posted = api.post("/events", {"events": [{
+        "id": "evt-wh-1", "type": "replied", "occurred_at": "2026-11-26T09:00:00+00:00",
+        "lead": {"id": lead["id"], "list_id": lid}}]})
+    assert posted.json_body["results"][0]["result"] == "accepted", posted.json_body
+    # bulk: two more leads, a status for both, then deleted in bulk
+    batch = api.post(f"/lists/{lid}/leads/batch", {"leads": [
+        {"email": "b1@example.com"}, {"email": "b2@example.com"}]}).json_body
+    ids = [r["lead_id"] for r in batch["results"]]
+    bulk = api.post(f"/lists/{lid}/leads/bulk", {"lead_ids": ids, "action": "set_status",
+                                                 "status": "qualified"})
+    assert bulk.status_code == 200, bulk.json_body
+    assert api.delete(f"/lists/{lid}/leads/{lead['id']}").status_code == 204
+    # an import: one import.completed, no per-lead events
+    pump.drain()
+    before_import = len(receiver.received)
+    imported = run_import(api, pump, lid, "email\nimp1@example.com\nimp2@example.com\n", None)
+    pump.drain()
+    got = _received_types(receiver)
+    types = [t for t, _ in got]
+    assert all(r.path == "/" for r in receiver.received), "the other workspace heard nothing"
+    assert types.count("lead.created") == 3
+    assert types.count("lead.deleted") == 1
+    assert types.count("import.completed") == 1
+    (completed,) = [d for t, d in got if t == "import.completed"]
+    assert completed["import_id"] == imported["id"] and completed["list_id"] == lid
+    moves = sorted((d["lead_id"], d["previous_status"], d["status"], d["cause"])
+                   for t, d in got if t == "lead.status_changed")
+    assert moves == sorted([(lead["id"], "new", "contacted", "api"),
+                            (lead["id"], "contacted", "replied", "event"),
+                            (ids[0], "new", "qualified", "bulk"),
+                            (ids[1], "new", "qualified", "bulk")])
+    verified = {d["lead_id"]: d["email_status"] for t, d in got if t == "lead.verified"}
+    assert set(verified) >= {lead["id"], *ids}
+    assert all(d["email"].startswith(("grace", "b1", "b2")) for t, d in got
+               if t == "lead.verified"), "an import's verdicts are not announced"
+    assert len(receiver.received) - before_import == 1  # import.completed only
+    updated = [d for t, d in got if t == "lead.updated" and d["lead"]["id"] == lead["id"]]
+    assert updated and "job_title" in updated[0]["changed"]
+
+
+def test_a_workspace_without_webhooks_sends_nothing(api: Api) -> None:
+    queue = RecordingQueue()
+    from chalicelib.adapters.webhook_wiring import webhook_adapters
+
+    outbox = WebhookOutbox(webhook_adapters(get_settings()).store, queue)
+    outbox.emit(_workspace(api), "lead.created", {"lead": {}})
+    with outbox.collecting():
+        for _ in range(5):
+            outbox.emit(_workspace(api), "lead.updated", {"lead": {}})
+    assert queue.sent == []
+
+
+def test_an_emit_that_fails_never_fails_the_caller(api: Api, receiver: WebhookReceiver,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    _hook(api, receiver.url, ["lead.created"])
+
+    class BrokenQueue(RecordingQueue):
+        def send_batch(self, bodies: Sequence[Mapping[str, Any]]) -> None:
+            raise RuntimeError("SQS is down")
+
+    from chalicelib.adapters.webhook_wiring import webhook_adapters
+
+    outbox = WebhookOutbox(webhook_adapters(get_settings()).store, BrokenQueue())
+    outbox.emit(_workspace(api), "lead.created", {"lead": {}})
+    with outbox.collecting():
+        outbox.emit(_workspace(api), "lead.created", {"lead": {}})
+    assert "not queued" in caplog.text
