@@ -27,7 +27,7 @@ class SocketResolver:
     def addresses(self, host: str) -> list[str]:
         try:
             infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
+        except (OSError, UnicodeError, ValueError):  # ValueError: a NUL in the name
             return []
         return list(dict.fromkeys(str(sockaddr[0]) for *_, sockaddr in infos))
 
