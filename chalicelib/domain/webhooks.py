@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib.domain.errors import BadRequest, FieldError, ValidationFailed
+from chalicelib.domain.errors import BadRequest, FieldError, InvalidValue, ValidationFailed
 from chalicelib.domain.outbound_url import check_address, check_url, is_loopback_host
+from chalicelib.domain.text import clean_text
 
 EVENT_TYPES = (
     "lead.created", "lead.updated", "lead.status_changed", "lead.verified", "lead.deleted",
@@ -139,13 +140,18 @@ def check_addresses(addresses: Iterable[str], *, allow_loopback: bool) -> None:
 
 
 def parse_description(value: Any) -> str:
+    """The text rule every user text passes (domain/text.py), one line."""
     if value is None:
         return ""
-    if not isinstance(value, str) or len(value) > MAX_DESCRIPTION:
+    if not isinstance(value, str):
         raise ValidationFailed([FieldError("description", "invalid_description",
                                            f"description is text of at most {MAX_DESCRIPTION} "
                                            "characters")])
-    return value
+    try:
+        return clean_text(value, field="description", max_length=MAX_DESCRIPTION,
+                          multiline=False) or ""
+    except InvalidValue as exc:
+        raise ValidationFailed([FieldError("description", exc.code, exc.message)]) from None
 
 
 def check_keys(payload: Mapping[str, Any], allowed: Sequence[str]) -> None:

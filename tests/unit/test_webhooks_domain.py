@@ -120,3 +120,13 @@ def test_messages_round_trip_and_garbage_is_dropped() -> None:
     assert parse_delivery_message(dict(message)) == message
     with pytest.raises(DropMessage):
         parse_delivery_message({"endpoint_id": "wh_1"})
+
+
+def test_description_passes_the_text_rule() -> None:
+    from chalicelib.domain.webhooks import parse_description
+
+    assert parse_description("  CRM sync  ") == "CRM sync"
+    assert parse_description(None) == ""
+    for bad in ("x" * 501, 5, "bad\x00text"):
+        with pytest.raises(ValidationFailed):
+            parse_description(bad)
