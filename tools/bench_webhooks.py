@@ -64,12 +64,16 @@ def run(deliveries: int = 10_000, *, progress: Callable[[str], None] = print) ->
         hook = api.post(f"{stack.url}/webhooks", json={
             "url": receiver.url + "/bench", "events": ["lead.created"]}, timeout=30)
         hook.raise_for_status()
-        lst = api.post(f"{stack.url}/lists", json={"name": "webhook bench"}, timeout=30)
+        # LinkedIn identities, no emails: no verification competes with the deliveries
+        # for the embedded AWS (and no lead.verified: one event per lead).
+        lst = api.post(f"{stack.url}/lists", json={"name": "webhook bench",
+                                                   "identity": "linkedin_url"}, timeout=30)
         lst.raise_for_status()
         list_id = lst.json()["id"]
         started = time.time()
         for start in range(0, deliveries, BATCH):
-            leads = [{"email": f"person{i}@example.com", "first_name": "Ada"}
+            leads = [{"linkedin_url": f"https://www.linkedin.com/in/person-{i}",
+                      "first_name": "Ada"}
                      for i in range(start, min(deliveries, start + BATCH))]
             response = api.post(f"{stack.url}/lists/{list_id}/leads/batch",
                                 json={"leads": leads}, timeout=60)

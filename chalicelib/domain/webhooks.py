@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -90,6 +90,16 @@ class Delivery:
         data.pop("workspace")
         data.pop("first_attempt_at")
         return data
+
+
+@dataclass
+class Prefetched:
+    """A batch's endpoints (None: gone) with their sealed secrets, by (workspace,
+    endpoint id), and the attempts each delivery recorded (0: none yet), by
+    (workspace, endpoint id, delivery id)."""
+
+    endpoints: dict[tuple[str, str], tuple[Endpoint, str] | None] = field(default_factory=dict)
+    attempts: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

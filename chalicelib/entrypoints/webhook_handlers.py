@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,7 +16,13 @@ _pool = ThreadPoolExecutor(max_workers=10, thread_name_prefix="webhook")
 
 
 def on_webhook_records(records: list[dict[str, Any]]) -> dict[str, Any]:
-    return each_record(records, services().webhook_delivery.handle, pool=_pool)
+    worker = services().webhook_delivery
+    # The batch's endpoints and delivery states in one read; a failure here
+    # only means each message reads its own.
+    prefetched = None
+    with contextlib.suppress(Exception):
+        prefetched = worker.prefetch([json.loads(r["body"]) for r in records])
+    return each_record(records, lambda body: worker.handle(body, prefetched), pool=_pool)
 
 
 def on_webhook_dlq_records(records: list[dict[str, Any]]) -> dict[str, Any]:

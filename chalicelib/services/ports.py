@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,7 +22,7 @@ from chalicelib.domain.lead_query import Driver
 from chalicelib.domain.row_reader import Row
 from chalicelib.domain.tokens import TokenRecord
 from chalicelib.domain.webhook_messages import WebhookEvent
-from chalicelib.domain.webhooks import AttemptResult, Delivery, Endpoint
+from chalicelib.domain.webhooks import AttemptResult, Delivery, Endpoint, Prefetched
 
 
 class JobQueue(Protocol):
@@ -326,6 +326,8 @@ class WebhookStore(Protocol):
         ...
     def deliveries(self, workspace: str, endpoint_id: str, limit: int,
                    after: str | None) -> tuple[list[Delivery], str | None]: ...
+    def read_many(self, endpoints: Collection[tuple[str, str]],
+                  deliveries: Collection[tuple[str, str, str]]) -> Prefetched: ...
 
 
 class WebhookSender(Protocol):

@@ -13,15 +13,17 @@ for 24 hours is disabled with a reason.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.clock import iso_utc
+from chalicelib.domain.errors import DropMessage
 from chalicelib.domain.webhook_messages import (
     DeliveryMessage,
     delivery_message,
@@ -36,6 +38,7 @@ from chalicelib.domain.webhooks import (
     AttemptResult,
     Delivery,
     Endpoint,
+    Prefetched,
     hop_delay,
     next_attempt,
     should_disable,
@@ -69,21 +72,40 @@ class WebhookDelivery:
         self._secrets: dict[tuple[str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
 
-    def handle(self, body: Mapping[str, Any]) -> None:
+    def prefetch(self, bodies: Sequence[Mapping[str, Any]]) -> Prefetched:
+        """What `handle` reads for each message of a batch, read in one request."""
+        messages = []
+        for body in bodies:
+            with contextlib.suppress(DropMessage):
+                messages.append(parse_delivery_message(body))
+        due = [m for m in messages if m["not_before"] <= self._clock()]
+        if not due:
+            return Prefetched()
+        return self._store.read_many(
+            {(m["workspace"], m["endpoint_id"]) for m in due},
+            {(m["workspace"], m["endpoint_id"], m["delivery_id"]) for m in due})
+
+    def handle(self, body: Mapping[str, Any], prefetched: Prefetched | None = None) -> None:
         message = parse_delivery_message(body)
         now = self._clock()
         if message["not_before"] > now:  # a hop of a long back-off: wait on
             self._queue.send(dict(message), delay_seconds=hop_delay(message["not_before"], now))
             return
-        found = self._store.endpoint(message["workspace"], message["endpoint_id"])
+        ws, endpoint_id, delivery_id = (message["workspace"], message["endpoint_id"],
+                                        message["delivery_id"])
+        found = prefetched.endpoints[(ws, endpoint_id)] \
+            if prefetched and (ws, endpoint_id) in prefetched.endpoints \
+            else self._store.endpoint(ws, endpoint_id)
         if found is None:
-            logger.info("webhook %s deleted: delivery %s dropped", message["endpoint_id"],
-                        message["delivery_id"])
+            logger.info("webhook %s deleted: delivery %s dropped", endpoint_id, delivery_id)
             return
         endpoint, sealed = found
-        stored = self._store.delivery(message["workspace"], message["endpoint_id"],
-                                      message["delivery_id"])
-        if stored is not None and stored[0].attempts >= message["attempt"]:
+        if prefetched and (ws, endpoint_id, delivery_id) in prefetched.attempts:
+            attempts = prefetched.attempts[(ws, endpoint_id, delivery_id)]
+        else:
+            stored = self._store.delivery(ws, endpoint_id, delivery_id)
+            attempts = 0 if stored is None else stored[0].attempts
+        if attempts >= message["attempt"]:
             return  # this attempt is recorded: a duplicate message
         if not endpoint.enabled:
             self._record(message, endpoint, AttemptResult(error="endpoint_disabled"), now,
