@@ -12,6 +12,7 @@ import {EMAIL_STATUSES, LEAD_STATUSES, leadName} from "./lead-fields.js";
 import {createBulkBar, exportCsv} from "./lead-bulk.js";
 import {addLeadDialog} from "./lead-add.js";
 import {createPanel} from "./panel.js";
+import {knownList} from "./lists.js";
 
 const PAGE_SIZE = 50;
 const TEXT_FILTERS = [["tag", "Tag"], ["company", "Company"], ["job_title", "Job title"],
@@ -37,9 +38,13 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
   first.promise = get(`${base}/leads`, {...filtersFrom(query), limit: PAGE_SIZE},
                       {signal: first.controller.signal});
   first.promise.catch(() => undefined); // load() reports its failure
+  // Opened from the Lists screen, the list's details are known: the table
+  // shows with them while they are read again for the header.
+  const known = knownList(listId);
+  const fresh = get(base);
   let list;
   try {
-    list = await get(base);
+    list = known || await fresh;
   } catch (err) {
     first.controller.abort();
     throw err;
@@ -56,10 +61,13 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
   // ---- header, search and filters ---------------------------------------
   const addButton = h("button", {type: "button", class: "primary"}, "Add lead");
   const leadTotal = h("p", {class: "muted lead-total"}, `${formatNumber(list.lead_count)} leads`);
+  const title = h("h1", {}, list.name);
+  // The known details may be a little old (a rename elsewhere): the fresh ones win.
+  fresh.then((latest) => { title.textContent = latest.name; }, () => undefined);
   const exportButton = h("button", {type: "button"}, "Export CSV");
   const exportStatus = h("span", {class: "muted", role: "status"});
   const header = h("div", {class: "page-head"},
-    h("div", {}, h("h1", {}, list.name),
+    h("div", {}, title,
       leadTotal),
     h("div", {class: "actions"}, exportStatus, exportButton,
       h("a", {class: "button", href: `#/lists/${encodeURIComponent(listId)}/imports`},

@@ -25,6 +25,11 @@ export function listFields({name = "", identity = "email", region = "US"} = {}, 
 }
 
 /** Ask for a new list and create it; resolves the created list or null. */
+// The lists as the Lists screen last read them: opening one shows its table
+// without first asking for its details again (they are refreshed meanwhile).
+const seen = new Map();
+export const knownList = (id) => seen.get(id);
+
 export async function createListDialog() {
   for (;;) {
     const values = await formDialog("New list", listFields(), {submitLabel: "Create list"});
@@ -43,6 +48,8 @@ export async function renderLists() {
   mount(spinner("Loading your lists…"));
   const current = routeGuard();
   const lists = await getAll("/lists");
+  seen.clear();
+  for (const lst of lists) seen.set(lst.id, lst);
   if (!current()) return undefined;
   const newButton = h("button", {type: "button", class: "primary"}, "New list");
   const importLink = h("a", {class: "button", href: "#/import"}, "Import");
