@@ -16,6 +16,7 @@ from chalicelib.entrypoints.http_support import rewrite_chalice_errors
 from chalicelib.entrypoints.import_routes import imports_api
 from chalicelib.entrypoints.job_handlers import handle_job_records
 from chalicelib.entrypoints.outreach_routes import outreach_api
+from chalicelib.entrypoints.people_routes import people_api
 from chalicelib.entrypoints.schedule_handlers import (
     run_follow_ups_due,
     run_import_watchdog,
@@ -38,6 +39,7 @@ app.register_blueprint(syncs_api)
 app.register_blueprint(exports_api)
 app.register_blueprint(outreach_api)
 app.register_blueprint(webhooks_api)
+app.register_blueprint(people_api)
 app.register_blueprint(web_app)
 # The web app's files go out gzip-compressed: API Gateway must pass them as binary.
 app.api.binary_types.extend(t for t in BINARY_TYPES if t not in app.api.binary_types)

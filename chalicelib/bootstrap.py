@@ -34,11 +34,13 @@ from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.lead_search import LeadSearch
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
+from chalicelib.services.person_suppression import PersonSuppression
 from chalicelib.services.rate_limit import RateLimiter
 from chalicelib.services.sheet_imports import SheetImports
 from chalicelib.services.sheet_rows import SheetRowSource, SourceRouter
 from chalicelib.services.status_outbox import StatusOutbox
 from chalicelib.services.status_writeback import StatusWriteback
+from chalicelib.services.suppressions import PeopleService, SuppressionService
 from chalicelib.services.syncs import SyncService
 from chalicelib.services.verification import VerificationService
 from chalicelib.services.webhook_delivery import WebhookDelivery
@@ -75,6 +77,9 @@ class Services:
     webhooks: WebhookService
     webhook_outbox: WebhookOutbox
     webhook_delivery: WebhookDelivery
+    # Suppression and people across lists (docs/suppression.md).
+    suppressions: SuppressionService
+    people: PeopleService
 
 
 def build_services(settings: Settings) -> Services:
@@ -91,6 +96,7 @@ def build_services(settings: Settings) -> Services:
     from chalicelib.adapters.dynamo_lead_batches import DynamoLeadBatches  # noqa: PLC0415
     from chalicelib.adapters.dynamo_lead_queries import DynamoLeadIndex  # noqa: PLC0415
     from chalicelib.adapters.dynamo_outreach import DynamoOutreach  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_people import DynamoPeople  # noqa: PLC0415
     from chalicelib.adapters.dynamo_rate_counter import DynamoRateCounter  # noqa: PLC0415
     from chalicelib.adapters.dynamo_repository import DynamoRepository  # noqa: PLC0415
     from chalicelib.adapters.dynamo_syncs import DynamoSyncs  # noqa: PLC0415
@@ -128,15 +134,18 @@ def build_services(settings: Settings) -> Services:
         lookup_seconds=4 * dns.timeout_seconds * (dns.retries + 1),
         concurrency=dns.concurrency, metrics=metrics, announce=announce)
     lead_batch_store = DynamoLeadBatches()
+    people_store = DynamoPeople()
+    suppressions = SuppressionService(people_store)
+    people = PeopleService(people_store, repo, lead_batch_store)
     search = LeadSearch(repo, lead_index)
     status_outbox = StatusOutbox(queue)
     leads = LeadService(repo, lead_batch_store, lists, queue, verification,
                         budget_seconds=budget, search=search, outbox=status_outbox,
-                        announce=announce)
+                        announce=announce, suppressions=suppressions)
     outreach = DynamoOutreach(repo)
     lead_batches = LeadBatches(lead_batch_store, lists, queue, verification,
                                budget_seconds=budget, max_batch=settings.max_batch_leads,
-                               announce=announce)
+                               announce=announce, suppressions=suppressions)
     import_store = DynamoImports()
     files = S3Files(settings.bucket_name, settings.region)
     analyses = AnalysisStore(files)
@@ -173,7 +182,7 @@ def build_services(settings: Settings) -> Services:
                             upload_url_seconds=settings.upload_url_seconds,
                             sheets=SheetImports(connections, box, uploads_queue))
     chunks = ChunkProcessor(import_store, files, analyses, lists, lifecycle, report,
-                            verification, metrics)
+                            verification, metrics, suppressions=suppressions)
     chunks.add_matcher(CrmLinks(DynamoExternalIds(), repo, lead_batch_store, verification))
     analysing, splitting, chunk_stall = settings.stall_seconds
     watchdog = ImportWatchdog(
@@ -195,7 +204,9 @@ def build_services(settings: Settings) -> Services:
         browser_origins=tuple(files.browser_origins()),
         # 500 events take longer than one lead edit: most of API Gateway's 29 s.
         events=EventService(repo, outreach, budget_seconds=max(budget, 20.0),
-                            outbox=status_outbox, announce=announce),
+                            outbox=status_outbox, announce=announce,
+                            people=PersonSuppression(suppressions, people)),
+        suppressions=suppressions, people=people,
         follow_ups=FollowUpService(repo, lists, outreach, webhook_outbox),
         activity_feed=ActivityFeed(outreach),
         webhooks=WebhookService(hooks.store, box, hooks.queue, hooks.check_destination,

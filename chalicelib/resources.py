@@ -42,6 +42,10 @@ class TableDef:
         IndexDef("source-index", "ix_source"),
         # A lead's list from its id alone (`POST /events` with {"lead": {"id"}}).
         IndexDef("lead-id-index", "ix_lead"),
+        # A person's leads across the workspace's lists (docs/suppression.md).
+        IndexDef("person-email-index", "px_email"),
+        IndexDef("person-phone-index", "px_phone"),
+        IndexDef("person-linkedin-index", "px_linkedin"),
     )
 
 

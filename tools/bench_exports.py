@@ -52,7 +52,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _lead_items(list_id: str, shards: int, start: int, count: int) -> list[dict[str, Any]]:
+def _lead_items(list_id: str, shards: int, start: int, count: int,
+                workspace: str) -> list[dict[str, Any]]:
     """Leads as the repository stores them (its own model conversion)."""
     # A private helper on purpose: the bench must write exactly the repository's items.
     from chalicelib.adapters.dynamo_repository import _lead_to_model  # noqa: PLC0415
@@ -69,7 +70,7 @@ def _lead_items(list_id: str, shards: int, start: int, count: int) -> list[dict[
                     notes="Met at the expo" if i % 10 == 0 else None,
                     tags=("vip",) if i % 7 == 0 else (), status="new", email_status="valid",
                     custom_fields={"score": str(i % 100)} if i % 3 == 0 else {})
-        item: dict[str, Any] = _lead_to_model(lead, shards).serialize()
+        item: dict[str, Any] = _lead_to_model(lead, shards, workspace).serialize()
         items.append(item)
     return items
 
@@ -90,7 +91,8 @@ def seed(aws_url: str, leads: int) -> tuple[str, float]:
     started = time.perf_counter()
 
     def write(start: int) -> list[int]:
-        items = _lead_items(lst.id, lst.shards, start, min(5000, leads - start))
+        items = _lead_items(lst.id, lst.shards, start, min(5000, leads - start),
+                            lst.workspace)
         shards = [0] * lst.shards
         for first in range(0, len(items), 25):
             pending: dict[str, Any] = {settings.table_name: [

@@ -174,8 +174,8 @@ class ImportLeadWrites(LowLevelTable):
         # Its postings go in the same batches (puts are idempotent, so a
         # redelivered chunk writes them again harmlessly); its tallies are
         # counted with the chunk, exactly once (DynamoImports.finish_chunk).
-        self._batch_put([_lead_to_model(lead, lst.shards).serialize() for lead in leads]
-                        + posting_puts(lst, leads))
+        self._batch_put([_lead_to_model(lead, lst.shards, lst.workspace).serialize()
+                         for lead in leads] + posting_puts(lst, leads))
 
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]:
         """The leads that exist among `lead_ids`, read consistently, by id."""
@@ -219,7 +219,8 @@ class ImportLeadWrites(LowLevelTable):
             step = stone.with_changes({"version": before.version + 1},
                                       updated_at=stone.updated_at)
             items = [{"Put": {
-                "TableName": self._table, "Item": _lead_to_model(step, lst.shards).serialize(),
+                "TableName": self._table,
+                "Item": _lead_to_model(step, lst.shards, lst.workspace).serialize(),
                 "ConditionExpression": "#v = :v", "ExpressionAttributeNames": {"#v": "version"},
                 "ExpressionAttributeValues": {":v": {"N": str(before.version)}}}},
                 *posting_ops(self._table, lst, before, step)]
@@ -243,7 +244,7 @@ class ImportLeadWrites(LowLevelTable):
             lead_puts[len(items)] = i
             items.append({"Put": {
                 "TableName": self._table,
-                "Item": _lead_to_model(update.after, lst.shards).serialize(),
+                "Item": _lead_to_model(update.after, lst.shards, lst.workspace).serialize(),
                 "ConditionExpression": "#v = :v",
                 "ExpressionAttributeNames": {"#v": "version"},
                 "ExpressionAttributeValues": {":v": {"N": str(update.before.version)}}}})

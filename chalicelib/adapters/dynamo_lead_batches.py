@@ -100,8 +100,8 @@ class DynamoLeadBatches(ImportLeadWrites):
                 "TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                 "Item": {"pk": {"S": claims[i][0]}, "sk": {"S": claims[i][1]},
                          "lead_id": {"S": lead.id}}}})
-            items.append({"Put": {"TableName": self._table,
-                                  "Item": _lead_to_model(lead, lst.shards).serialize()}})
+            item = _lead_to_model(lead, lst.shards, lst.workspace).serialize()
+            items.append({"Put": {"TableName": self._table, "Item": item}})
             items.append({"Put": {"TableName": self._table,
                                   "Item": _activity_model(lst, activity).serialize()}})
             items.extend(posting_ops(self._table, lst, None, lead))

@@ -100,6 +100,11 @@ class LeadModel(_Table):
     ix_source = UnicodeAttribute(null=True)
     # The lead's own id: the lead-id index finds a lead's list from its id alone.
     ix_lead = UnicodeAttribute(null=True)
+    # People index (domain/people.py): `<workspace>#<sha256(kind:value)>` of the
+    # lead's email, phone and LinkedIn URL; sparse GSIs find a person's leads.
+    px_email = UnicodeAttribute(null=True)
+    px_phone = UnicodeAttribute(null=True)
+    px_linkedin = UnicodeAttribute(null=True)
 
 
 class CounterModel(_Table):

@@ -45,9 +45,11 @@ from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import index_attributes, stepping_stones
 from chalicelib.domain.lead_list import LeadList
+from chalicelib.domain.people import person_attributes
 
 
-def _lead_to_model(lead: Lead, shards: int) -> LeadModel:
+def _lead_to_model(lead: Lead, shards: int, workspace: str) -> LeadModel:
+    """The lead item; `workspace` keys its people-index attributes (domain/people.py)."""
     shard = shard_of(lead.id, shards)
     return LeadModel(
         shard_pk(lead.list_id, shard),
@@ -80,12 +82,12 @@ def _lead_to_model(lead: Lead, shards: int) -> LeadModel:
         last_activity_at=lead.last_activity_at,
         campaigns=dict(lead.campaigns) or None,
         next_follow_up_at=lead.next_follow_up_at,
-        **_index_kwargs(lead, shard),
+        **_index_kwargs(lead, shard, workspace),
     )
 
 
-def _index_kwargs(lead: Lead, shard: int) -> dict[str, Any]:
-    return dict(index_attributes(lead, shard))
+def _index_kwargs(lead: Lead, shard: int, workspace: str) -> dict[str, Any]:
+    return {**index_attributes(lead, shard), **person_attributes(workspace, lead)}
 
 
 def _strings(values: Any) -> tuple[str, ...]:
@@ -234,7 +236,7 @@ class DynamoRepository(LowLevelTable):
             {"Put": {"TableName": self._table, "Item": claim.serialize(),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Put": {"TableName": self._table,
-                     "Item": _lead_to_model(lead, lst.shards).serialize(),
+                     "Item": _lead_to_model(lead, lst.shards, lst.workspace).serialize(),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Put": {"TableName": self._table,
                      "Item": _activity_model(lst, activity).serialize()}},
@@ -286,7 +288,7 @@ class DynamoRepository(LowLevelTable):
                                   "Item": _claim(lst, new_id, saved.id).serialize(),
                                   "ConditionExpression": "attribute_not_exists(pk)"}})
         items.append({"Put": {"TableName": self._table,
-                              "Item": _lead_to_model(saved, lst.shards).serialize(),
+                              "Item": _lead_to_model(saved, lst.shards, lst.workspace).serialize(),
                               "ConditionExpression": "#v = :v",
                               "ExpressionAttributeNames": {"#v": "version"},
                               "ExpressionAttributeValues": {":v": {"N": str(before.version)}}}})
@@ -322,7 +324,7 @@ class DynamoRepository(LowLevelTable):
         identity_value = lead.identity_value(lst.identity)
         items: list[dict[str, Any]] = [
             {"Delete": {"TableName": self._table,
-                        "Key": _key_of(_lead_to_model(lead, lst.shards)),
+                        "Key": _key_of(_lead_to_model(lead, lst.shards, lst.workspace)),
                         "ConditionExpression": "#v = :v",
                         "ExpressionAttributeNames": {"#v": "version"},
                         "ExpressionAttributeValues": {":v": {"N": str(lead.version)}}}}]

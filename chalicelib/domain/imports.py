@@ -42,6 +42,7 @@ REASONS = {
     "ragged_row": "The row has more cells than the header",
     "duplicate_in_file": "The same person appears earlier in the file",
     "duplicate_in_list": "The person is already in the list",
+    "suppressed": "The person is on the workspace's suppression list",
     "processing_failed": "The row could not be processed; import it again",
     "stalled": "The import stopped before this row was processed; import it again",
     "invalid_json": "The record is not valid JSON or not an object",

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from chalicelib.domain.ids import deterministic_id, new_id
 from chalicelib.domain.lead import Lead, parse_lead_fields
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.lead_announcements import LeadAnnouncer
+from chalicelib.services.person_suppression import SPREAD, PersonSuppression
 from chalicelib.services.ports import OutreachStore, Repository
 from chalicelib.services.status_outbox import StatusOutbox
 
@@ -95,8 +96,12 @@ class _Pending:
 class EventService:
     def __init__(self, repo: Repository, store: OutreachStore, *, budget_seconds: float,
                  outbox: StatusOutbox | None = None,
-                 announce: LeadAnnouncer | None = None) -> None:
+                 announce: LeadAnnouncer | None = None,
+                 people: PersonSuppression | None = None) -> None:
         self._repo = repo
+        # `unsubscribed` / `bounced`: the person is suppressed and every lead of
+        # theirs in the workspace takes the status (services/person_suppression.py).
+        self._people = people
         self._announce = announce
         self._store = store
         self._budget = budget_seconds
@@ -139,6 +144,8 @@ class EventService:
         try:
             with self._announcing():
                 self._record_all(groups, leads, results, deadline)
+                if self._people is not None:
+                    self._spread(groups, leads, results, deadline)
         finally:
             if self._outbox is not None:
                 self._outbox.flush()
@@ -160,6 +167,28 @@ class EventService:
                     continue
                 outcome = self._record_group(lst, lead, part)
                 results.update(outcome)
+
+    def _spread(self, groups: dict[tuple[str, str], list[_Pending]],
+                leads: dict[tuple[str, str], tuple[LeadList, Lead]],
+                results: dict[int, EventResult], deadline: float) -> None:
+        """An accepted `unsubscribed`/`bounced` event suppresses its person and is
+        recorded on each other lead of theirs too, under a derived id (idempotent:
+        a redelivery finds its markers), so statuses only move up, by the rules."""
+        assert self._people is not None
+        for key, pending in groups.items():
+            lst, lead = leads[key]
+            for p in pending:
+                # A resent event (duplicate) spreads again: what a request out of
+                # time left undone is done then; the derived markers stop repeats.
+                if p.event.type not in SPREAD or \
+                        results[p.index].result not in ("accepted", "duplicate"):
+                    continue
+                others = self._people.suppress(lst.workspace, lead, p.event.type)
+                for other_lst, other in others:
+                    if other.id == lead.id or time.monotonic() > deadline:
+                        continue
+                    derived = replace(p.event, id=f"{p.event.id}#{other.id}")
+                    self._record_group(other_lst, other, [_Pending(-1, derived)])
 
     def _list(self, workspace: str, list_id: str, cache: _Cache) -> LeadList:
         if list_id not in cache.lists:

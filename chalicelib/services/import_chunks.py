@@ -48,6 +48,7 @@ from chalicelib.services.ports import (
     MetricsSink,
     VerificationRequests,
 )
+from chalicelib.services.suppressions import SuppressionService
 
 # A lead edited while the import updates it is read again and the mode applied
 # again; past this many rounds the chunk is retried later (SQS), not forced.
@@ -105,8 +106,10 @@ class _ChunkOutcome:
 class ChunkProcessor:
     def __init__(self, imports: ImportStore, files: FileStore, analyses: AnalysisStore,
                  lists: ListService, lifecycle: ImportLifecycle, report: ErrorReport,
-                 verification: VerificationRequests, metrics: MetricsSink) -> None:
+                 verification: VerificationRequests, metrics: MetricsSink,
+                 suppressions: SuppressionService | None = None) -> None:
         self._imports = imports
+        self._suppressions = suppressions
         self._files = files
         self._analyses = analyses
         self._lists = lists
@@ -206,6 +209,7 @@ class ChunkProcessor:
                                 "filename": job.filename, "type": job.source}, **result.fields,
                         **fresh_email_status(result.fields.get("email")))
             candidates.append((number_in_file, cells, result, lead))
+        candidates = self._unsuppressed(lst, candidates, out)
         # Before any lead is written: the verdicts this chunk saves leads with.
         known = self._verdicts_at_save(job, number, [c[3] for c in candidates])
         candidates = [(n, cells, result, _with_verdict(lead, known, lst.identity, now))
@@ -233,6 +237,20 @@ class ChunkProcessor:
         if existing:
             self._update_existing(job, lst, existing, out, known)
         return out
+
+    def _unsuppressed(self, lst: LeadList,
+                      candidates: list[tuple[int, list[str], RowResult, Lead]],
+                      out: _ChunkOutcome) -> list[tuple[int, list[str], RowResult, Lead]]:
+        """Rows of suppressed people are rejected (`suppressed`, counted invalid)."""
+        if self._suppressions is None or not candidates:
+            return candidates
+        matches = self._suppressions.matches(lst.workspace, [c[3] for c in candidates])
+        for (row_no, cells, _, _), match in zip(candidates, matches, strict=True):
+            if match is not None:
+                out.invalid += 1
+                out.report.append(ReportRow(row_no, cells, [FieldError(
+                    lst.identity, "suppressed", REASONS["suppressed"])]))
+        return [c for c, m in zip(candidates, matches, strict=True) if m is None]
 
     def _verdicts_at_save(self, job: ImportJob, number: int,
                           leads: Sequence[Lead]) -> dict[str, EmailVerdict]:

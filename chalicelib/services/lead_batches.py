@@ -26,6 +26,7 @@ from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.lead_announcements import LeadAnnouncer
 from chalicelib.services.lists import ListService
 from chalicelib.services.ports import JobQueue, LeadBatchStore, VerificationRequests
+from chalicelib.services.suppressions import SuppressionService
 
 INSERT_GROUP = 100
 MAX_PART_BYTES = 200_000  # under SQS's 256 KB message limit, with room for the envelope
@@ -49,14 +50,17 @@ def _created(lead: Lead, source: str) -> Activity:
 def summary(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     statuses = [r["status"] for r in results]
     return {"created": statuses.count("created"), "duplicates": statuses.count("duplicate"),
-            "invalid": statuses.count("invalid"), "pending": statuses.count("pending")}
+            "invalid": statuses.count("invalid"), "suppressed": statuses.count("suppressed"),
+            "pending": statuses.count("pending")}
 
 
 class LeadBatches:
     def __init__(self, store: LeadBatchStore, lists: ListService, jobs: JobQueue,
                  verification: VerificationRequests, *, budget_seconds: float,
-                 max_batch: int, announce: LeadAnnouncer | None = None) -> None:
+                 max_batch: int, announce: LeadAnnouncer | None = None,
+                 suppressions: SuppressionService | None = None) -> None:
         self._store = store
+        self._suppressions = suppressions
         self._announce = announce
         self._lists = lists
         self._jobs = jobs
@@ -102,6 +106,14 @@ class LeadBatches:
 
     def _insert(self, lst: LeadList, leads: Sequence[tuple[int, Lead]], source: str,
                 results: dict[int, dict[str, Any]]) -> None:
+        if self._suppressions is not None:  # one BatchGetItem per 100 keys
+            matches = self._suppressions.matches(lst.workspace, [lead for _, lead in leads])
+            for (index, _), match in zip(leads, matches, strict=True):
+                if match is not None:
+                    results[index] = {"index": index, "status": "suppressed",
+                                      "suppression_id": match.id}
+            leads = [(i, lead) for (i, lead), m in zip(leads, matches, strict=True)
+                     if m is None]
         outcomes = self._store.insert_leads(lst, [(lead, _created(lead, source))
                                                   for _, lead in leads])
         created: list[Lead] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.activity import (
@@ -20,7 +21,9 @@ from chalicelib.domain.errors import (
     BadRequest,
     Conflict,
     DuplicateLead,
+    FieldError,
     NotFound,
+    ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.job_messages import BulkJob
@@ -39,6 +42,7 @@ from chalicelib.services.ports import (
     VerificationRequests,
 )
 from chalicelib.services.status_outbox import StatusOutbox
+from chalicelib.services.suppressions import SuppressionService
 
 BULK_READ = 100  # BatchGetItem's limit
 
@@ -48,8 +52,11 @@ class LeadService:
                  jobs: JobQueue, verification: VerificationRequests, *,
                  budget_seconds: float, search: LeadSearch,
                  outbox: StatusOutbox | None = None,
-                 announce: LeadAnnouncer | None = None) -> None:
+                 announce: LeadAnnouncer | None = None,
+                 suppressions: SuppressionService | None = None) -> None:
         self._repo = repo
+        # The workspace's suppression list: a suppressed person is never added.
+        self._suppressions = suppressions
         # Webhooks (services/lead_announcements.py): told of each stored change.
         self._announce = announce
         self._search = search
@@ -65,11 +72,41 @@ class LeadService:
         lst = self._lists.get(workspace, list_id)
         lead = new_lead(lst, payload)
         activity = Activity(new_id("ac"), lead.id, "created", lead.created_at, {"source": "api"})
+        return self._insert(lst, lead, activity)
+
+    def _insert(self, lst: LeadList, lead: Lead, activity: Activity) -> Lead:
+        if self._suppressions is not None:
+            self._suppressions.check(lst.workspace, lead)
         self._repo.insert_lead(lst, lead, activity)
         self._verification.request(lst, [lead])
         if self._announce is not None:
             self._announce.created(lst, lead)
         return lead
+
+    def copy(self, workspace: str, list_id: str, lead_id: str,
+             payload: Mapping[str, Any]) -> Lead:
+        """Add a lead to another list of the workspace (409 `duplicate` if that list
+        holds the person, 409 `suppressed`), with an entry on both timelines."""
+        source = self._lists.get(workspace, list_id)
+        lead = self._get(source, lead_id)
+        target_id = payload.get("list_id") if isinstance(payload, Mapping) else None
+        if not isinstance(target_id, str) or set(payload) - {"list_id"}:
+            raise ValidationFailed([FieldError("list_id", "invalid_type",
+                                               "give the target list_id, and only it")])
+        target = self._lists.get(workspace, target_id)
+        if lead.identity_value(target.identity) is None:
+            raise ValidationFailed([FieldError(target.identity, "missing_identity",
+                                               f"the target list's leads need {target.identity}")])
+        now = utc_now_iso()
+        copy = replace(lead, id=new_id("ld"), list_id=target.id, created_at=now,
+                       updated_at=now, version=0, import_mark=None, campaigns={},
+                       last_activity_at=None, next_follow_up_at=None,
+                       source={"type": "copy", "list_id": source.id, "lead_id": lead.id})
+        self._insert(target, copy, Activity(new_id("ac"), copy.id, "copied_from", now,
+                                            {"list_id": source.id, "lead_id": lead.id}))
+        self._repo.add_activity(source, Activity(new_id("ac"), lead.id, "copied_to", now,
+                                                 {"list_id": target.id, "lead_id": copy.id}))
+        return copy
 
     # --- read ---------------------------------------------------------------
     def get(self, workspace: str, list_id: str, lead_id: str) -> Lead:
