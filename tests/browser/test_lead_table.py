@@ -127,7 +127,7 @@ def test_an_older_slower_search_answer_never_replaces_a_newer_one(page: Page, ap
     assert "realFetch" in page.evaluate("window.fetch.toString()")
     box = page.get_by_role("searchbox", name="Search leads")
     box.press_sequentially("A")
-    page.wait_for_timeout(400)  # the debounced search for "A" is sent (and held back)
+    page.wait_for_timeout(400)  # the search for "A" is sent (and held back)
     box.press_sequentially("da")
     expect(rows(page)).to_have_count(1)
     expect(rows(page).first).to_contain_text("Ada")

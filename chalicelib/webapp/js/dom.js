@@ -155,27 +155,6 @@ export function debounce(fn, ms) {
   };
 }
 
-/**
- * For search as you type: the first keystroke after a pause runs at once (a
- * paste or a quick word costs no waiting), keystrokes that follow within `ms`
- * are gathered into one trailing call. Stale answers are the caller's to drop.
- */
-export function leadingDebounce(fn, ms) {
-  let timer = null;
-  let last = -Infinity;
-  return (...args) => {
-    const now = performance.now();
-    clearTimeout(timer);
-    if (now - last >= ms) {
-      last = now;
-      fn(...args);
-      return;
-    }
-    last = now;
-    timer = setTimeout(() => { last = performance.now(); fn(...args); }, ms);
-  };
-}
-
 export function formatNumber(n) {
   return n === null || n === undefined ? "—" : Number(n).toLocaleString("en-US");
 }

@@ -5,7 +5,7 @@
 // shows the same thing.
 import {get} from "./api.js";
 import {
-  badge, describeError, field, formatDate, formatNumber, h, humanize, leadingDebounce, mount, routeGuard,
+  badge, describeError, field, formatDate, formatNumber, h, humanize, mount, routeGuard,
   spinner,
 } from "./dom.js";
 import {EMAIL_STATUSES, LEAD_STATUSES, leadName} from "./lead-fields.js";
@@ -168,7 +168,16 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     load();
   }
 
-  const onType = leadingDebounce(() => applyFilters(readControls()), 250);
+  // Search as you type without a fixed wait: a keystroke asks at once unless a
+  // page is on its way; then only the latest text is asked when it arrives.
+  // A paste or a pause costs nothing, and a fast typist never piles requests
+  // up on the server.
+  let loading = false;
+  let typedMeanwhile = false;
+  const onType = () => {
+    if (loading) { typedMeanwhile = true; return; }
+    applyFilters(readControls());
+  };
   for (const control of Object.values(controls)) {
     control.addEventListener(control.tagName === "SELECT" ? "change" : "input",
       control.tagName === "SELECT" ? () => applyFilters(readControls()) : onType);
@@ -229,6 +238,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     if (controller) controller.abort();
     const mine = prefetched ? prefetched.controller : new AbortController();
     controller = mine;
+    loading = true;
     tableWrap.setAttribute("aria-busy", "true");
     // "Select all on this page" waits for the page it would select.
     selectAll.disabled = true;
@@ -253,6 +263,11 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
       if (mine === controller) {
         tableWrap.removeAttribute("aria-busy");
         selectAll.disabled = false;
+        loading = false;
+        if (typedMeanwhile) {
+          typedMeanwhile = false;
+          setTimeout(() => applyFilters(readControls()));
+        }
       }
     }
     render();
