@@ -10,7 +10,7 @@ Keys (see docs/data-model.md for access patterns and capacity arithmetic):
     counter     LEAD#<list_id>#<shard>           #COUNT
     activity    LEAD#<list_id>#<shard>           A#<lead_id>#<activity_id>
     claim       CLAIM#<list_id>#<sha256(identity value)>   CLAIM
-    import      IMPORT#<import_id>               META | CHUNK#<n> | VERIFY#<batch>
+    import      IMPORT#<import_id>               META | CHUNK#<n> | PIN#<n> | VERIFY#<batch>
     active      IMPORTS#ACTIVE                   I#<import_id>   (the watchdog's registry)
 
 A list's leads spread over `shards` partition keys; each shard carries its own
@@ -204,6 +204,11 @@ def import_key(import_id: str) -> tuple[str, str]:
 
 def chunk_key(import_id: str, number: int) -> tuple[str, str]:
     return f"IMPORT#{import_id}", f"CHUNK#{number:07d}"
+
+
+def chunk_verdicts_key(import_id: str, number: int) -> tuple[str, str]:
+    """The domain verdicts a chunk's first delivery saved its leads with."""
+    return f"IMPORT#{import_id}", f"PIN#{number:07d}"
 
 
 def import_ref_key(list_id: str, import_id: str) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from chalicelib.domain.activity_feed import FeedEntry
 from chalicelib.domain.connections import Connection, Credentials, Provider
 from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.custom_index import FilterableField
+from chalicelib.domain.deliverability import DomainVerdict
 from chalicelib.domain.follow_ups import DueEntry, FollowUp
 from chalicelib.domain.import_job import ImportCounts, ImportJob
 from chalicelib.domain.lead import Lead
@@ -43,6 +44,9 @@ class VerificationRequests(Protocol):
     def request(self, lst: LeadList, leads: Sequence[Lead], *, import_id: str | None = None,
                 batch: str | None = None) -> None: ...
     def prefetch_domains(self, domains: Sequence[str]) -> None: ...
+    def known_verdicts(self, domains: Collection[str]) -> dict[str, DomainVerdict]:
+        """Domains whose verdict is known and fresh now (no look-up, no claim)."""
+        ...
 
 
 class TokenStore(Protocol):
@@ -178,8 +182,13 @@ class ImportStore(Protocol):
     def save_leads(self, lst: LeadList, leads: Sequence[Lead]) -> list[SaveOutcome]: ...
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]: ...
     def update_leads(self, lst: LeadList, updates: Sequence[LeadUpdate]) -> list[bool]: ...
+    def pin_verdicts(self, import_id: str, number: int,
+                     verdicts: Sequence[DomainVerdict]) -> list[DomainVerdict]:
+        """The domain verdicts a chunk saves its leads with, fixed by its first delivery."""
+        ...
     def finish_chunk(self, job: ImportJob, lst: LeadList, number: int, counts: ImportCounts,
-                     tally: ShardTally, no_email: int = ...) -> bool: ...
+                     tally: ShardTally, no_email: int = ...,
+                     verdicts: Mapping[str, int] | None = ...) -> bool: ...
 
 
 class RowSource(Protocol):
