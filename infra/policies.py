@@ -226,6 +226,7 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
                 "on_import_finished: bookmark, last run, lease)"),
     ),
     "on_split_dead": (
+        _ANNOUNCES,
         Table(TABLE_UPDATE, "marks the import failed (split_failed)"),
         Objects(("s3:GetObject",), ("analysis/",),
                 "a failed sync run's source settings (its sync records the failure)"),
@@ -241,6 +242,7 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
              "retried with DelaySeconds"),
     ),
     "on_verify_dead": (
+        _ANNOUNCES,
         Table(TABLE_UPDATE, "pending leads of a failed batch become unknown; import counts"),
     ),
     # @app.schedule (every 5 minutes): consumes no queue, so no consume grant.
