@@ -16,6 +16,7 @@ from chalicelib.services.connections import ConnectionService
 from chalicelib.services.crm_links import CrmLinks
 from chalicelib.services.crm_ports import CrmReader
 from chalicelib.services.crm_rows import CrmRowSource
+from chalicelib.services.erasures import ErasureService
 from chalicelib.services.events import EventService
 from chalicelib.services.exports import ExportService
 from chalicelib.services.file_source import FileRowSource
@@ -80,6 +81,7 @@ class Services:
     # Suppression and people across lists (docs/suppression.md).
     suppressions: SuppressionService
     people: PeopleService
+    erasures: ErasureService
 
 
 def build_services(settings: Settings) -> Services:
@@ -90,6 +92,7 @@ def build_services(settings: Settings) -> Services:
         parse_nameservers,
     )
     from chalicelib.adapters.dynamo_connections import DynamoConnections  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_erasures import DynamoErasures  # noqa: PLC0415
     from chalicelib.adapters.dynamo_exports import DynamoExports  # noqa: PLC0415
     from chalicelib.adapters.dynamo_external_ids import DynamoExternalIds  # noqa: PLC0415
     from chalicelib.adapters.dynamo_imports import DynamoImports  # noqa: PLC0415
@@ -172,11 +175,13 @@ def build_services(settings: Settings) -> Services:
     exports = ExportService(DynamoExports(), files, lists, repo, queue,
                             url_seconds=settings.report_url_seconds, search=search)
     # A worker gets most of its function's timeout, leaving time to hand off.
+    erasures = ErasureService(DynamoErasures(), suppressions, people, repo, import_store,
+                              files, queue, announce=announce)
     runner = JobRunner(lists, leads, lead_batches, eraser, queue,
                        budget_seconds=max(budget, 40.0),
                        writeback=StatusWriteback(lists, lead_batch_store, sync_store,
                                                  connections, readers),
-                       exports=exports)
+                       exports=exports, erasures=erasures)
     imports = ImportService(import_store, files, analyses, lists, lifecycle, report, eraser,
                             max_upload_bytes=settings.max_upload_bytes,
                             upload_url_seconds=settings.upload_url_seconds,
@@ -206,7 +211,7 @@ def build_services(settings: Settings) -> Services:
         events=EventService(repo, outreach, budget_seconds=max(budget, 20.0),
                             outbox=status_outbox, announce=announce,
                             people=PersonSuppression(suppressions, people)),
-        suppressions=suppressions, people=people,
+        suppressions=suppressions, people=people, erasures=erasures,
         follow_ups=FollowUpService(repo, lists, outreach, webhook_outbox),
         activity_feed=ActivityFeed(outreach),
         webhooks=WebhookService(hooks.store, box, hooks.queue, hooks.check_destination,

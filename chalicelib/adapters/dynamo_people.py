@@ -15,7 +15,12 @@ from collections.abc import Collection
 from typing import Any
 
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
-from chalicelib.domain.people import PERSON_ATTRIBUTES, PersonKey, person_index_value
+from chalicelib.domain.people import (
+    PERSON_ATTRIBUTES,
+    HashedPerson,
+    PersonKey,
+    person_index_value,
+)
 from chalicelib.domain.suppression import Suppression
 from chalicelib.resources import STACK
 
@@ -52,7 +57,7 @@ def _entry(item: dict[str, Any]) -> Suppression:
 
 class DynamoPeople(LowLevelTable):
     # --- people index -------------------------------------------------------
-    def lead_keys(self, workspace: str, key: PersonKey) -> list[tuple[str, str]]:
+    def lead_keys(self, workspace: str, key: PersonKey | HashedPerson) -> list[tuple[str, str]]:
         attribute = PERSON_ATTRIBUTES[key.kind]
         found: list[tuple[str, str]] = []
         start: dict[str, Any] | None = None

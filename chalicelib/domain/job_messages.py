@@ -128,8 +128,22 @@ class ExportJob:
                 "part": self.part, "position": self.position}
 
 
+@dataclass(frozen=True)
+class ErasePersonJob:
+    """Erase every trace of a person known by the hash alone (never the value)."""
+
+    workspace: str
+    erasure_id: str
+    kind: str
+    hash: str
+
+    def to_body(self) -> dict[str, Any]:
+        return {"type": "erase_person", "workspace": self.workspace,
+                "erasure_id": self.erasure_id, "kind": self.kind, "hash": self.hash}
+
+
 Job = (PurgeListJob | CopyListJob | BulkJob | BatchInsertJob | StatusWritebackJob | ExportJob
-       | IndexFieldsJob)
+       | IndexFieldsJob | ErasePersonJob)
 
 
 def _batch_items(raw: Any) -> tuple[tuple[int, str, Mapping[str, Any]], ...]:
@@ -194,4 +208,7 @@ def parse_job(body: Mapping[str, Any]) -> Job:
         return ExportJob(required_str(body, "workspace"), required_str(body, "export_id"),
                          required_count(body, "part"),
                          position if isinstance(position, str) else None)
+    if kind == "erase_person":
+        return ErasePersonJob(required_str(body, "workspace"), required_str(body, "erasure_id"),
+                              required_str(body, "kind"), required_str(body, "hash"))
     raise DropMessage(f"unknown job type {str(kind)[:40]!r}", details={"field": "type"})

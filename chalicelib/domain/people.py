@@ -26,6 +26,14 @@ PERSON_ATTRIBUTES = {"email": "px_email", "phone": "px_phone", "linkedin_url": "
 
 
 @dataclass(frozen=True)
+class HashedPerson:
+    """A person known by the hash alone (an erasure's work never holds the value)."""
+
+    kind: str
+    hash: str
+
+
+@dataclass(frozen=True)
 class PersonKey:
     kind: str
     value: str  # normalised
@@ -33,6 +41,9 @@ class PersonKey:
     @property
     def hash(self) -> str:
         return person_hash(self.kind, self.value)
+
+    def hashed(self) -> HashedPerson:
+        return HashedPerson(self.kind, self.hash)
 
     def masked(self) -> str:
         return mask_value(self.kind, self.value)
@@ -93,8 +104,20 @@ def person_attributes(workspace: str, lead: Lead) -> dict[str, str]:
             for k in lead_person_keys(lead)}
 
 
-def person_index_value(workspace: str, key: PersonKey) -> str:
+def person_index_value(workspace: str, key: PersonKey | HashedPerson) -> str:
     return f"{workspace}#{key.hash}"
+
+
+def cell_is(kind: str, hash_: str, cell: str, *, default_region: str = "US") -> bool:
+    """Whether a raw cell (of an error report) holds the person's value."""
+    text = cell.strip().lstrip("'")
+    if not text or len(text) > 2048:
+        return False
+    try:
+        return person_hash(kind, normalise_value(kind, text,
+                                                 default_region=default_region)) == hash_
+    except (InvalidValue, ValueError):
+        return False
 
 
 def mask_value(kind: str, value: str) -> str:

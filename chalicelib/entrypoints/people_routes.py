@@ -69,3 +69,21 @@ def copy_lead(list_id: str, lead_id: str) -> Response:
     workspace = workspace_of(request)
     lead = services().leads.copy(workspace, list_id, lead_id, read_json(request))
     return json_response(lead.to_api(), status=201)
+
+
+@people_api.route("/erasures", methods=["POST"], content_types=BODY_CONTENT_TYPES)
+@handles_errors
+def start_erasure() -> Response:
+    request = people_api.current_request
+    workspace = workspace_of(request)
+    wired = services()
+    erasure = wired.erasures.start(workspace, read_json(request),
+                                   wired.auth.token_id(request.headers.get("authorization")))
+    return json_response(erasure.to_api(), status=202)
+
+
+@people_api.route("/erasures/{erasure_id}", methods=["GET"])
+@handles_errors
+def get_erasure(erasure_id: str) -> Response:
+    workspace = workspace_of(people_api.current_request)
+    return json_response(services().erasures.get(workspace, erasure_id).to_api())

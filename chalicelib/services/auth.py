@@ -145,6 +145,12 @@ class AuthService:
         return target
 
     # --- authenticating ---------------------------------------------------------
+    def token_id(self, authorization: str | None) -> str | None:
+        """The id (`tok_...`) of an authenticated request's token: who did it, for audits."""
+        token = (authorization or "").strip().partition(" ")[2].strip()
+        record = self._store.by_hash(hash_token(token)) if token else None
+        return record.token_id if record is not None else None
+
     def authenticate(self, authorization: str | None) -> str:
         """Workspace of a `Bearer <token>` header, or Unauthorized."""
         if not authorization:

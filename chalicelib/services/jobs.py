@@ -15,12 +15,14 @@ from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.job_messages import (
     BatchInsertJob,
     CopyListJob,
+    ErasePersonJob,
     ExportJob,
     IndexFieldsJob,
     PurgeListJob,
     StatusWritebackJob,
     parse_job,
 )
+from chalicelib.services.erasures import ErasureService
 from chalicelib.services.exports import ExportService
 from chalicelib.services.import_erasure import ImportEraser
 from chalicelib.services.lead_batches import LeadBatches
@@ -34,7 +36,9 @@ class JobRunner:
     def __init__(self, lists: ListService, leads: LeadService, batches: LeadBatches,
                  imports: ImportEraser, jobs: JobQueue, *, budget_seconds: float,
                  writeback: StatusWriteback | None = None,
-                 exports: ExportService | None = None) -> None:
+                 exports: ExportService | None = None,
+                 erasures: ErasureService | None = None) -> None:
+        self._erasures = erasures
         self._lists = lists
         self._leads = leads
         self._batches = batches
@@ -71,6 +75,9 @@ class JobRunner:
         elif isinstance(job, StatusWritebackJob):
             if self._writeback is not None:
                 self._writeback.run(job)
+        elif isinstance(job, ErasePersonJob):
+            if self._erasures is not None:
+                self._erasures.run(job)
         elif isinstance(job, ExportJob):
             if self._exports is not None:
                 self._exports.continue_export(job, deadline=deadline)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Protocol
 
-from chalicelib.domain.people import PersonKey
+from chalicelib.domain.erasure import Erasure
+from chalicelib.domain.lead_list import LeadList
+from chalicelib.domain.people import HashedPerson, PersonKey
 from chalicelib.domain.suppression import Suppression
 
 
 class PeopleIndex(Protocol):
-    def lead_keys(self, workspace: str, key: PersonKey) -> list[tuple[str, str]]:
+    def lead_keys(self, workspace: str, key: PersonKey | HashedPerson) -> list[tuple[str, str]]:
         """(list_id, lead_id) of every lead the index holds under the person's key."""
         ...
 
@@ -25,4 +27,12 @@ class SuppressionStore(Protocol):
     def delete(self, workspace: str, entry: Suppression) -> None: ...
     def find(self, workspace: str, hashes: Collection[str]) -> dict[str, Suppression]:
         """The entries among `hashes` (BatchGetItem, 100 keys a call, strongly consistent)."""
+        ...
+
+
+class ErasureStore(Protocol):
+    def save(self, erasure: Erasure) -> None: ...
+    def get(self, workspace: str, erasure_id: str) -> Erasure | None: ...
+    def erase_lead_items(self, lst: LeadList, lead_id: str) -> int:
+        """Delete a lead's timeline and follow-ups with their feed and due entries."""
         ...

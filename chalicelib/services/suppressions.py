@@ -20,6 +20,7 @@ from chalicelib.domain.ids import new_id
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.people import (
+    HashedPerson,
     PersonKey,
     lead_person_keys,
     parse_person,
@@ -47,6 +48,16 @@ class SuppressionService:
     def suppress(self, workspace: str, keys: Sequence[PersonKey], reason: str) -> None:
         for key in keys:
             self._store.add(workspace, new_suppression(key, reason))
+
+    def suppress_hash(self, workspace: str, key: HashedPerson, reason: str) -> None:
+        """Suppress a person by the hash alone (an erasure: no masked value kept)."""
+        entry = Suppression(id=new_id("sp"), kind=key.kind, hash=key.hash, reason=reason,
+                            created_at=utc_now_iso())
+        stored, new = self._store.add(workspace, entry)
+        if not new and (stored.masked is not None or stored.reason != reason):
+            # An earlier entry shows a masked value: replaced by the hash alone.
+            self._store.delete(workspace, stored)
+            self._store.add(workspace, entry)
 
     def page(self, workspace: str, limit: int,
              cursor: str | None) -> tuple[list[Suppression], str | None]:
@@ -99,7 +110,7 @@ class PeopleService:
                 for lst, lead in self.leads_of(workspace, [key])]
 
     def leads_of(self, workspace: str,
-                 keys: Sequence[PersonKey]) -> list[tuple[LeadList, Lead]]:
+                 keys: Sequence[PersonKey | HashedPerson]) -> list[tuple[LeadList, Lead]]:
         """The leads the index holds under any of `keys`, read strongly consistently
         and checked against the key (an index entry may lag its lead)."""
         by_list: dict[str, set[str]] = {}

@@ -77,3 +77,26 @@ def test_a_bounce_suppresses_the_address_an_unsubscription_the_person():
     lead = _lead(email="ada@example.com", phone="+14155550134")
     assert [k.kind for k in keys_to_suppress(lead, "bounced")] == ["email"]
     assert {k.kind for k in keys_to_suppress(lead, "unsubscribed")} == {"email", "phone"}
+
+
+def test_a_report_cell_is_matched_by_its_normalised_value():
+    from chalicelib.domain.people import cell_is
+
+    key = PersonKey("email", "ada@example.com")
+    assert cell_is("email", key.hash, " ADA@example.com ")
+    assert cell_is("email", key.hash, "'ada@example.com")  # made inert by the report
+    assert not cell_is("email", key.hash, "ada@example.co")
+    assert not cell_is("email", key.hash, "not an address")
+    phone = PersonKey("phone", "+14155550134")
+    assert cell_is("phone", phone.hash, "(415) 555-0134", default_region="US")
+
+
+def test_an_erasure_record_holds_no_personal_data():
+    from chalicelib.domain.erasure import Erasure
+
+    record = Erasure("er_1", "ws", "email", "2026-11-26T00:00:00.000Z", "tok_1")
+    done = record.finished("2026-11-26T00:01:00.000Z", leads=2, lists=2, rows=1)
+    assert Erasure.from_record(done.to_record()) == done
+    assert set(done.to_api()) == {"id", "kind", "requested_at", "requested_by", "status",
+                                  "finished_at", "leads_deleted", "lists_touched",
+                                  "report_rows_removed"}
