@@ -160,6 +160,9 @@ GRANTS: Mapping[str, Sequence[Grant]] = {
         Send(("jobs",), "a job out of time sends its continuation back to the jobs queue"),
         Objects(("s3:DeleteObject",), IMPORT_FILES,
                 "purging a deleted list erases its imports' files (services/import_erasure.py)"),
+        Objects(("s3:GetObject", "s3:PutObject"), ("errors/",),
+                "a person's erasure rewrites each stored error-report part without their "
+                "rows (services/erasures.py)"),
         Objects(("s3:GetObject",), ("analysis/",),
                 "a sync run failed by the erasure is recorded on its sync (its source settings)"),
         Objects(("s3:PutObject", "s3:GetObject", "s3:DeleteObject",
