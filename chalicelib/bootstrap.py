@@ -122,8 +122,11 @@ def build_services(settings: Settings) -> Services:
     queue = SqsJobQueue(settings.jobs_queue_name, settings.region)
     budget = settings.request_budget_seconds
     lead_index = DynamoLeadIndex()
+    people_store = DynamoPeople()
+    suppressions = SuppressionService(people_store)
     lists = ListService(repo, queue, shards=settings.lead_shards, budget_seconds=budget,
-                        index=lead_index, settle_seconds=settings.index_settle_seconds)
+                        index=lead_index, settle_seconds=settings.index_settle_seconds,
+                        suppressions=suppressions)
     dns = DnsSettings(nameservers=parse_nameservers(settings.dns_nameservers),
                       timeout_seconds=settings.dns_timeout_seconds, retries=settings.dns_retries,
                       concurrency=settings.dns_concurrency)
@@ -137,8 +140,6 @@ def build_services(settings: Settings) -> Services:
         lookup_seconds=4 * dns.timeout_seconds * (dns.retries + 1),
         concurrency=dns.concurrency, metrics=metrics, announce=announce)
     lead_batch_store = DynamoLeadBatches()
-    people_store = DynamoPeople()
-    suppressions = SuppressionService(people_store)
     people = PeopleService(people_store, repo, lead_batch_store)
     search = LeadSearch(repo, lead_index)
     status_outbox = StatusOutbox(queue)

@@ -23,13 +23,17 @@ from chalicelib.domain.lead_list import (
     parse_list_update,
 )
 from chalicelib.services.ports import JobQueue, LeadIndexReader, Repository
+from chalicelib.services.suppressions import SuppressionService
 
 
 class ListService:
     def __init__(self, repo: Repository, jobs: JobQueue, *, shards: int,
                  budget_seconds: float, index: LeadIndexReader,
-                 settle_seconds: int = 150) -> None:
+                 settle_seconds: int = 150,
+                 suppressions: SuppressionService | None = None) -> None:
         self._repo = repo
+        # A duplicate list leaves out the workspace's suppressed people.
+        self._suppressions = suppressions
         self._index = index
         self._settle = settle_seconds
         self._jobs = jobs
@@ -184,8 +188,10 @@ class ListService:
                 activity = Activity(new_id("ac"), clone.id, "created", now,
                                     {"source": "duplicate", "copied_from":
                                      {"list_id": source.id, "lead_id": lead.id}})
-                with contextlib.suppress(DuplicateLead):
-                    self._repo.insert_lead(copy, clone, activity)
+                if self._suppressions is None or \
+                        self._suppressions.matches(workspace, [clone])[0] is None:
+                    with contextlib.suppress(DuplicateLead):
+                        self._repo.insert_lead(copy, clone, activity)
                 if time.monotonic() > deadline:
                     self._jobs.send(CopyListJob(workspace, source.id, copy.id,
                                                 position.encode()).to_body())

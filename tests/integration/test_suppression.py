@@ -159,3 +159,37 @@ def test_people_index_is_exact_and_copy(api: Api, other_api: Api, pump: Any) -> 
     foreign = other_api.new_list()
     assert api.post(f"/lists/{b['id']}/leads/{y['id']}/copy",
                     {"list_id": foreign["id"]}).status_code == 404
+
+
+def test_a_crm_sync_rejects_a_suppressed_contact(api: Api, pump: Any, hubspot: Any) -> None:
+    from tests.integration.test_syncs import all_leads, connect, run
+
+    # GIVEN two HubSpot contacts, one of them suppressed by domain
+    hubspot.add_contact(email="kept@example.com", firstname="Kept")
+    hubspot.add_contact(email="someone@blocked.example", firstname="Blocked")
+    api.post("/suppressions", {"domain": "blocked.example"})
+    lid = api.new_list()["id"]
+    sync = api.post(f"/lists/{lid}/syncs", {"connection_id": connect(api)}).json_body
+    # WHEN the sync runs
+    done = run(api, pump, sync["id"])
+    # THEN the suppressed contact's row is rejected `suppressed`, counted invalid
+    assert done["counts"]["saved"] == 1 and done["counts"]["invalid"] == 1
+    assert set(all_leads(api, lid)) == {"kept@example.com"}
+    report = list(csv.DictReader(io.StringIO(
+        api.get(f"/imports/{done['id']}/errors").body.decode())))
+    assert [r["codes"] for r in report] == ["suppressed"]
+
+
+def test_a_duplicated_list_leaves_suppressed_people_out_and_is_indexed(
+        api: Api, pump: Any) -> None:
+    lid = api.new_list()["id"]
+    for email in ("stay@example.com", "gone@example.com"):
+        _lead(api, lid, email=email)
+    api.post("/suppressions", {"email": "gone@example.com"})
+    copy = api.post(f"/lists/{lid}/duplicate", {"name": "Copy"}).json_body
+    pump.drain()
+    items = api.get(f"/lists/{copy['id']}/leads").json_body["items"]
+    assert [x["email"] for x in items] == ["stay@example.com"]
+    assert _indexed(api, "stay@example.com") == _brute_force(
+        api, [lid, copy["id"]], "stay@example.com")
+    assert len(_indexed(api, "stay@example.com")) == 2
