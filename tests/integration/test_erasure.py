@@ -7,6 +7,7 @@ import boto3
 from chalicelib.config import get_settings
 from tests.integration.conftest import Api
 from tests.integration.test_import_modes import run_import
+from tests.integration.test_webhooks import receiver  # noqa: F401 (a fixture)
 
 
 def _items_mentioning(text: str) -> list[dict]:
@@ -75,3 +76,24 @@ def test_erasure_bad_input(api: Api) -> None:
     assert api.post("/erasures", {"domain": "example.com"}).status_code == 400
     assert api.post("/erasures", {"email": "nope"}).status_code == 400
     assert api.get("/erasures/er_nothing").status_code == 404
+
+
+def test_erasure_and_spread_are_announced(api: Api, pump, receiver) -> None:  # noqa: F811
+    from tests.integration.test_webhooks import _hook, _received_types
+
+    _hook(api, receiver.url, ["lead.deleted", "lead.status_changed"])
+    one, two = api.new_list(), api.new_list()
+    a = api.post(f"/lists/{one['id']}/leads", {"email": "wh@example.com"}).json_body
+    b = api.post(f"/lists/{two['id']}/leads", {"email": "wh@example.com"}).json_body
+    # an unsubscription in one list moves the other lead too, each announced
+    api.post("/events", {"events": [{"id": "wh-unsub", "type": "unsubscribed", "lead": {
+        "id": a["id"]}, "occurred_at": "2026-11-20T09:00:00Z"}]})
+    pump.drain()
+    moved = {d["lead_id"]: d["status"] for t, d in _received_types(receiver)
+             if t == "lead.status_changed"}
+    assert moved == {a["id"]: "unsubscribed", b["id"]: "unsubscribed"}
+    # the erasure deletes both, each announced
+    api.post("/erasures", {"email": "wh@example.com"})
+    pump.drain()
+    deleted = {d["lead_id"] for t, d in _received_types(receiver) if t == "lead.deleted"}
+    assert deleted == {a["id"], b["id"]}
