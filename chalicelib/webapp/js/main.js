@@ -9,6 +9,7 @@ import {renderLeadTable} from "./leads.js";
 import {renderWizard, renderImportProgress} from "./wizard.js";
 import {renderImports} from "./imports.js";
 import {renderSources} from "./sources.js";
+import {renderActivity} from "./activity.js";
 
 // [pattern, render, nav section]. A render gets (params, query) and may return
 // a function that stops its timers when the person navigates away.
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^#\/import$/, () => renderWizard(null), "lists"],
   [/^#\/imports\/([^/]+)$/, ([id]) => renderImportProgress(id), "lists"],
   [/^#\/sources$/, (_, query) => renderSources(query), "sources"],
+  [/^#\/activity$/, (_, query) => renderActivity(query), "activity"],
 ];
 
 let stopCurrent = null;
