@@ -116,3 +116,49 @@ def test_load_more_follows_the_cursor_and_a_type_without_entries_says_so(
         expect(page.get_by_role("status").filter(has_text="No follow-up cancelled activity")
                ).to_be_visible()
     assert not app_errors(console), console.errors
+
+
+def test_the_lead_panel_shows_the_events_and_adds_and_cancels_follow_ups(
+        page: Page, api: Api, console: Console):
+    list_id, lead_id, _ = lead_with_events(api)
+    page.goto(page.url.split("#")[0] + f"#/lists/{list_id}?lead={lead_id}")
+    panel = page.get_by_role("complementary", name="Lead details")
+    expect(panel.get_by_role("heading", name="Grace Hopper")).to_be_visible()
+    timeline = panel.get_by_role("list", name="Activity, newest first")
+    call = timeline.locator("li.activity-call")
+    expect(call).to_contain_text("Outcome: Answered")
+    expect(call).to_contain_text("Step 2 of 3")
+    expect(call.get_by_role("link", name="Listen to the recording")).to_have_attribute(
+        "href", "https://recordings.example/rec-1.mp3")
+    # the timeline has the transcript whole, collapsed until opened
+    transcript = call.locator("details.transcript")
+    expect(transcript.locator(".transcript-text")).to_be_hidden()
+    transcript.locator("summary").click()
+    expect(transcript.locator(".transcript-text")).to_have_text("Agent: hello. Grace: hello back.")
+    expect(timeline.locator("li.activity-message .message-text")).to_have_text(
+        "Hi Grace <b>not bold</b>, are you free on Monday?")
+
+    # WHEN a follow-up is added THEN the API has it and the panel lists it
+    follow_ups = panel.get_by_role("list", name="Open follow-ups")
+    expect(follow_ups).to_contain_text("No follow-up planned.")
+    panel.get_by_label("Follow-up due").fill("2030-05-04T10:30")
+    panel.get_by_label("Follow-up note").fill("Send the proposal")
+    panel.get_by_role("button", name="Add follow-up").click()
+    expect(page.get_by_text("Follow-up added.")).to_be_visible()
+    saved = api.get(f"/lists/{list_id}/leads/{lead_id}/follow-ups")["items"]
+    assert [(fu["status"], fu["note"]) for fu in saved] == [("open", "Send the proposal")]
+    assert saved[0]["due_at"].startswith("2030-05-04")
+    row = follow_ups.locator("li.follow-up")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Send the proposal")
+    expect(timeline.locator("li.activity-follow_up-created").first).to_contain_text(
+        "Send the proposal")
+    assert api.get(f"/lists/{list_id}/leads/{lead_id}")["next_follow_up_at"] == saved[0]["due_at"]
+
+    # WHEN it is cancelled THEN the API says cancelled and the panel empties
+    row.get_by_role("button", name=re.compile("^Cancel the follow-up due")).click()
+    expect(page.get_by_text("Follow-up cancelled.")).to_be_visible()
+    expect(follow_ups).to_contain_text("No follow-up planned.")
+    assert [fu["status"] for fu in api.get(f"/lists/{list_id}/leads/{lead_id}/follow-ups")[
+        "items"]] == ["cancelled"]
+    assert not app_errors(console), console.errors

@@ -2,8 +2,10 @@
 import {ApiError, get, post} from "./api.js";
 import {badge, busy, describeError, field, formatDate, h, humanize, toast} from "./dom.js";
 import {reasonText} from "./lead-fields.js";
+import {EVENT_TITLES, OUTREACH_TYPES, eventDetails} from "./event-details.js";
 
 const TITLES = {
+  ...EVENT_TITLES,
   created: "Created", imported: "Imported", edited: "Edited", status_changed: "Status changed",
   note_added: "Note", tags_changed: "Tags changed", verified: "Email verified",
   updated_by_import: "Updated by an import",
@@ -20,12 +22,14 @@ function show(value) {
 
 function details(item) {
   const d = item.data || {};
+  if (OUTREACH_TYPES.has(item.type)) return eventDetails(item);
   switch (item.type) {
     case "edited":
       return h("ul", {class: "changes"}, Object.entries(d.changes || {}).map(([name, c]) =>
         h("li", {}, `${label(name)}: ${show(c.from)} → ${show(c.to)}`)));
     case "status_changed":
-      return h("p", {}, badge(d.from, "status"), " → ", badge(d.to, "status"));
+      return h("p", {}, badge(d.from, "status"), " → ", badge(d.to, "status"),
+        d.event_ids && d.event_ids.length ? h("span", {class: "muted"}, " by an outreach event") : null);
     case "tags_changed":
       return h("p", {}, [d.added && d.added.length ? `Added ${d.added.join(", ")}` : "",
         d.removed && d.removed.length ? `Removed ${d.removed.join(", ")}` : ""]
@@ -46,7 +50,7 @@ function details(item) {
 }
 
 function entry(item) {
-  return h("li", {class: `activity activity-${item.type}`},
+  return h("li", {class: `activity activity-${item.type.replace(".", "-")}`},
     h("div", {class: "activity-head"}, h("strong", {}, TITLES[item.type] || humanize(item.type)),
       h("time", {datetime: item.at, class: "muted"}, formatDate(item.at))),
     details(item));

@@ -8,6 +8,7 @@ import {badge, busy, confirmDialog, describeError, field, h, humanize, toast} fr
 import {LEAD_STATUSES, clearFieldErrors, input, leadName, reasonText, showFieldErrors}
   from "./lead-fields.js";
 import {activitySection} from "./lead-activity.js";
+import {followUpsSection} from "./lead-followups.js";
 
 const TEXT = [["first_name", "First name"], ["last_name", "Last name"], ["email", "Email"],
   ["phone", "Phone"], ["company", "Company"], ["job_title", "Job title"],
@@ -106,8 +107,10 @@ export function createPanel({listId, onSaved, onDeleted, onClose}) {
 
   function render() {
     const activity = activitySection(base(lead.id));
+    const followUps = followUpsSection(base(lead.id), {onChange: () => activity.reload()});
     el.replaceChildren(head(leadName(lead)), verification(), statusAndTags(), form(activity),
-      activity.el);
+      followUps.el, activity.el);
+    followUps.reload();
     // The panel is sticky: focusing it must not scroll the table away.
     el.querySelector(".panel-head h2").focus({preventScroll: true});
     activity.reload();
