@@ -136,10 +136,13 @@ class ErasePersonJob:
     erasure_id: str
     kind: str
     hash: str
+    # The error-report walk goes on after this list id (a continuation).
+    after_list: str | None = None
 
     def to_body(self) -> dict[str, Any]:
         return {"type": "erase_person", "workspace": self.workspace,
-                "erasure_id": self.erasure_id, "kind": self.kind, "hash": self.hash}
+                "erasure_id": self.erasure_id, "kind": self.kind, "hash": self.hash,
+                "after_list": self.after_list}
 
 
 Job = (PurgeListJob | CopyListJob | BulkJob | BatchInsertJob | StatusWritebackJob | ExportJob
@@ -209,6 +212,8 @@ def parse_job(body: Mapping[str, Any]) -> Job:
                          required_count(body, "part"),
                          position if isinstance(position, str) else None)
     if kind == "erase_person":
+        after = body.get("after_list")
         return ErasePersonJob(required_str(body, "workspace"), required_str(body, "erasure_id"),
-                              required_str(body, "kind"), required_str(body, "hash"))
+                              required_str(body, "kind"), required_str(body, "hash"),
+                              after if isinstance(after, str) else None)
     raise DropMessage(f"unknown job type {str(kind)[:40]!r}", details={"field": "type"})

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.clock import utc_now_iso
@@ -70,17 +72,25 @@ class ErasureService:
             raise NotFound("Erasure not found", details={"erasure_id": erasure_id})
         return found
 
-    def run(self, job: ErasePersonJob) -> None:
+    def run(self, job: ErasePersonJob, *, deadline: float | None = None) -> None:
+        """Leads first, then error reports list by list; out of time, the rest is
+        sent back to the jobs queue (after the last list done), counts kept."""
         erasure = self._store.get(job.workspace, job.erasure_id)
         if erasure is None or erasure.status == COMPLETED:
             return
         person = HashedPerson(job.kind, job.hash)
         leads, lists = self._erase_leads(job.workspace, person)
-        rows = self._erase_report_rows(job.workspace, person)
-        # A redelivery after a crash finds what was left and adds to the counts.
-        self._store.save(erasure.finished(utc_now_iso(), leads=erasure.leads_deleted + leads,
-                                          lists=max(erasure.lists_touched, lists),
-                                          rows=erasure.report_rows_removed + rows))
+        erasure = replace(erasure, leads_deleted=erasure.leads_deleted + leads,
+                          lists_touched=erasure.lists_touched + lists)
+        rows, last = self._erase_report_rows(job.workspace, person, job.after_list, deadline)
+        erasure = replace(erasure, report_rows_removed=erasure.report_rows_removed + rows)
+        if last is not None:
+            self._store.save(erasure)
+            self._jobs.send(replace(job, after_list=last).to_body())
+            return
+        self._store.save(erasure.finished(utc_now_iso(), leads=erasure.leads_deleted,
+                                          lists=erasure.lists_touched,
+                                          rows=erasure.report_rows_removed))
 
     def _erase_leads(self, workspace: str, person: HashedPerson) -> tuple[int, int]:
         deleted = 0
@@ -106,9 +116,13 @@ class ErasureService:
             if after is None:
                 return
 
-    def _erase_report_rows(self, workspace: str, person: HashedPerson) -> int:
+    def _erase_report_rows(self, workspace: str, person: HashedPerson, after_list: str | None,
+                           deadline: float | None) -> tuple[int, str | None]:
+        """Rows removed, and the last list done when time ran out (None: all done)."""
         removed = 0
         for lst in self._lists(workspace):
+            if after_list is not None and lst.id <= after_list:
+                continue
             after: str | None = None
             while True:
                 ids, after = self._imports.list_ids(lst.id, 100, after)
@@ -116,7 +130,9 @@ class ErasureService:
                     removed += self._clean_report(import_id, person, lst.default_region)
                 if after is None:
                     break
-        return removed
+            if deadline is not None and time.monotonic() > deadline:
+                return removed, lst.id
+        return removed, None
 
     def _clean_report(self, import_id: str, person: HashedPerson, region: str) -> int:
         removed = 0

@@ -77,7 +77,7 @@ class JobRunner:
                 self._writeback.run(job)
         elif isinstance(job, ErasePersonJob):
             if self._erasures is not None:
-                self._erasures.run(job)
+                self._erasures.run(job, deadline=deadline)
         elif isinstance(job, ExportJob):
             if self._exports is not None:
                 self._exports.continue_export(job, deadline=deadline)

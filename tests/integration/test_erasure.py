@@ -97,3 +97,31 @@ def test_erasure_and_spread_are_announced(api: Api, pump, receiver) -> None:  # 
     pump.drain()
     deleted = {d["lead_id"] for t, d in _received_types(receiver) if t == "lead.deleted"}
     assert deleted == {a["id"], b["id"]}
+
+
+def test_an_erasure_out_of_time_goes_on_where_it_stopped(api: Api, pump) -> None:
+    import time
+
+    from chalicelib.bootstrap import services
+    from chalicelib.domain.job_messages import ErasePersonJob
+    from chalicelib.domain.people import parse_person
+    from tests.integration.test_webhooks import _workspace
+
+    # GIVEN two lists whose error reports hold the person
+    lists = [api.new_list()["id"] for _ in range(2)]
+    for lid in lists:
+        run_import(api, pump, lid, "email\nlate@example.com\nLATE@example.com\n", None)
+    started = api.post("/erasures", {"email": "late@example.com"}).json_body
+    person = parse_person({"email": "late@example.com"}).hashed()
+    job = ErasePersonJob(_workspace(api), started["id"], person.kind, person.hash)
+    # WHEN the job runs (by hand, before the queued one) with no time left: one list
+    # done, the rest sent on
+    services().erasures.run(job, deadline=time.monotonic() - 1)
+    partial = api.get(f"/erasures/{started['id']}").json_body
+    assert partial["status"] == "running" and partial["report_rows_removed"] == 1
+    assert partial["leads_deleted"] == 2
+    # THEN the continuation (and the first message, redelivered) finish it
+    pump.drain()
+    record = api.get(f"/erasures/{started['id']}").json_body
+    assert record["status"] == "completed"
+    assert record["report_rows_removed"] == 2 and record["leads_deleted"] == 2
