@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Api, Console, shot
-from tests.browser.test_lead_table import app_errors, make_list
+from tests.browser.test_lead_table import app_errors, make_list, open_list, rows
 
 
 def at(seconds_ago: float) -> str:
@@ -161,4 +161,29 @@ def test_the_lead_panel_shows_the_events_and_adds_and_cancels_follow_ups(
     expect(follow_ups).to_contain_text("No follow-up planned.")
     assert [fu["status"] for fu in api.get(f"/lists/{list_id}/leads/{lead_id}/follow-ups")[
         "items"]] == ["cancelled"]
+    assert not app_errors(console), console.errors
+
+
+def test_the_lead_table_filters_by_campaign_and_shows_the_next_follow_up(
+        page: Page, api: Api, console: Console):
+    list_id, lead_id, _ = lead_with_events(api)
+    api.post(f"/lists/{list_id}/leads", {"first_name": "Alan", "email": "alan@bletchley.example"})
+    due = api.post(f"/lists/{list_id}/leads/{lead_id}/follow-ups",
+                   {"due_at": "2030-05-04T10:30:00+00:00", "note": "Proposal"})["due_at"]
+    open_list(page, list_id)
+    expect(rows(page)).to_have_count(2)
+    grace = page.locator("tr", has_text="Grace Hopper")
+    follow_up = grace.locator(".next-follow-up time")
+    expect(follow_up).to_have_attribute("datetime", due)
+    expect(grace.locator(".next-follow-up")).to_contain_text("Follow-up: ")
+    expect(grace.locator(".campaigns")).to_have_text("Q4 push · step 2/3")
+    expect(page.locator("tr", has_text="Alan").locator(".outreach-lines")).to_have_count(0)
+
+    # WHEN the person filters by the campaign THEN only its leads show, as the API answers
+    page.get_by_label("Campaign", exact=True).fill("q4-push")
+    expect(page).to_have_url(re.compile(r"\?campaign=q4-push$"))
+    expected = api.get(f"/lists/{list_id}/leads", campaign="q4-push")["items"]
+    assert [lead["id"] for lead in expected] == [lead_id]
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first).to_have_attribute("data-lead-id", lead_id)
     assert not app_errors(console), console.errors

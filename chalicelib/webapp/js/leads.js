@@ -13,10 +13,11 @@ import {createBulkBar, exportCsv} from "./lead-bulk.js";
 import {addLeadDialog} from "./lead-add.js";
 import {createPanel} from "./panel.js";
 import {knownList} from "./lists.js";
+import {outreachLines} from "./lead-outreach.js";
 
 const PAGE_SIZE = 50;
 const TEXT_FILTERS = [["tag", "Tag"], ["company", "Company"], ["job_title", "Job title"],
-  ["location", "Location"]];
+  ["location", "Location"], ["campaign", "Campaign"]];
 
 function filtersFrom(query) {
   const out = {};
@@ -388,7 +389,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
         ? [h("span", {class: "email-text"}, lead.email), " ", badge(lead.email_status, "email")]
         : h("span", {class: "muted"}, "—")),
       h("td", {class: "nowrap"}, lead.phone || ""),
-      h("td", {}, badge(lead.status, "status")),
+      h("td", {}, badge(lead.status, "status"), outreachLines(lead)),
       h("td", {}, (lead.tags || []).map((t) => h("span", {class: "tag"}, t))),
       lastActivity(lead.last_activity_at || lead.updated_at));
     tr.addEventListener("click", (event) => {
