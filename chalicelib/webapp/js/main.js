@@ -10,6 +10,7 @@ import {renderWizard, renderImportProgress} from "./wizard.js";
 import {renderImports} from "./imports.js";
 import {renderSources} from "./sources.js";
 import {renderActivity} from "./activity.js";
+import {renderWebhooks} from "./webhooks.js";
 
 // [pattern, render, nav section]. A render gets (params, query) and may return
 // a function that stops its timers when the person navigates away.
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^#\/imports\/([^/]+)$/, ([id]) => renderImportProgress(id), "lists"],
   [/^#\/sources$/, (_, query) => renderSources(query), "sources"],
   [/^#\/activity$/, (_, query) => renderActivity(query), "activity"],
+  [/^#\/webhooks$/, () => renderWebhooks(), "webhooks"],
 ];
 
 let stopCurrent = null;
