@@ -139,6 +139,7 @@ class LeadService:
         changes = parse_lead_fields(payload, default_region=lst.default_region, partial=True)
         if lst.identity in changes:
             check_identity(changes, lst.identity)
+        self._check_new_values(lst, before, changes)
         for _ in range(3):
             if "email" in changes and changes["email"] != before.email:
                 changes = {**changes, **fresh_email_status(changes["email"])}
@@ -157,6 +158,21 @@ class LeadService:
             return after
         raise Conflict("The lead changed or was deleted meanwhile; read it again",
                        code="edit_conflict")
+
+    def _check_new_values(self, lst: LeadList, before: Lead,
+                          changes: Mapping[str, Any]) -> None:
+        """An edit may not give a lead a suppressed email, phone or LinkedIn URL (409
+        `suppressed`); the values it keeps are not checked again."""
+        if self._suppressions is None:
+            return
+        def fresh(name: str) -> str | None:
+            value = changes.get(name)
+            return value if isinstance(value, str) and value != getattr(before, name) else None
+
+        probe = replace(before, email=fresh("email"), phone=fresh("phone"),
+                        linkedin_url=fresh("linkedin_url"))
+        if probe.email or probe.phone or probe.linkedin_url:
+            self._suppressions.check(lst.workspace, probe)
 
     def _apply(self, lst: LeadList, before: Lead, changes: Mapping[str, Any]) -> Lead:
         now = utc_now_iso()

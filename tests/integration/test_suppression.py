@@ -193,3 +193,15 @@ def test_a_duplicated_list_leaves_suppressed_people_out_and_is_indexed(
     assert _indexed(api, "stay@example.com") == _brute_force(
         api, [lid, copy["id"]], "stay@example.com")
     assert len(_indexed(api, "stay@example.com")) == 2
+
+
+def test_an_edit_may_not_give_a_lead_a_suppressed_value(api: Api) -> None:
+    lid = api.new_list()["id"]
+    lead = _lead(api, lid, email="free@example.com", first_name="Fay")
+    api.post("/suppressions", {"email": "blocked@example.com"})
+    refused = api.patch(f"/lists/{lid}/leads/{lead['id']}", {"email": "blocked@example.com"})
+    assert refused.status_code == 409 and refused.json_body["error"]["code"] == "suppressed"
+    # a suppressed lead's other fields stay editable
+    api.post("/suppressions", {"email": "free@example.com"})
+    assert api.patch(f"/lists/{lid}/leads/{lead['id']}",
+                     {"first_name": "Faye"}).status_code == 200
