@@ -154,11 +154,15 @@ def test_the_lead_panel_shows_the_events_and_adds_and_cancels_follow_ups(
     expect(timeline.locator("li.activity-follow_up-created").first).to_contain_text(
         "Send the proposal")
     assert api.get(f"/lists/{list_id}/leads/{lead_id}")["next_follow_up_at"] == saved[0]["due_at"]
+    # the table row follows
+    row_next = page.locator(f'tr[data-lead-id="{lead_id}"] .next-follow-up time')
+    expect(row_next).to_have_attribute("datetime", saved[0]["due_at"])
 
     # WHEN it is cancelled THEN the API says cancelled and the panel empties
     row.get_by_role("button", name=re.compile("^Cancel the follow-up due")).click()
     expect(page.get_by_text("Follow-up cancelled.")).to_be_visible()
     expect(follow_ups).to_contain_text("No follow-up planned.")
+    expect(row_next).to_have_count(0)
     assert [fu["status"] for fu in api.get(f"/lists/{list_id}/leads/{lead_id}/follow-ups")[
         "items"]] == ["cancelled"]
     assert not app_errors(console), console.errors

@@ -107,7 +107,12 @@ export function createPanel({listId, onSaved, onDeleted, onClose}) {
 
   function render() {
     const activity = activitySection(base(lead.id));
-    const followUps = followUpsSection(base(lead.id), {onChange: () => activity.reload()});
+    // A follow-up moves the lead's next_follow_up_at: the row follows.
+    const followUps = followUpsSection(base(lead.id), {onChange: async () => {
+      activity.reload();
+      const fresh = await get(base(lead.id)).catch(() => null);
+      if (fresh && lead && fresh.id === lead.id) { lead = fresh; onSaved(fresh); }
+    }});
     el.replaceChildren(head(leadName(lead)), verification(), statusAndTags(), form(activity),
       followUps.el, activity.el);
     followUps.reload();
