@@ -89,6 +89,11 @@ def test_post_is_idempotent_and_delete_lifts(api: Api, other_api: Api) -> None:
     api.post("/suppressions", {"phone": "+1 415 555 0199"})
     listed = api.get("/suppressions").json_body["items"]
     assert [e["kind"] for e in listed] == ["phone", "email"]
+    page = api.get("/suppressions?limit=1").json_body
+    assert [e["kind"] for e in page["items"]] == ["phone"] and page["next_cursor"]
+    rest = api.get(f"/suppressions?limit=1&cursor={page['next_cursor']}").json_body
+    assert [e["kind"] for e in rest["items"]] == ["email"]
+    assert api.get("/suppressions?cursor=bogus").status_code == 400
     assert api.delete(f"/suppressions/{sid}").status_code == 204
     assert api.get(f"/suppressions/{sid}").status_code == 404
     mine = api.new_list()
