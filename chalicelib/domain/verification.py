@@ -7,11 +7,14 @@ plan is made again from the fresh lead).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.deliverability import EmailVerdict
 from chalicelib.domain.ids import deterministic_id
+from chalicelib.domain.lead import Lead
 
 
 @dataclass(frozen=True)
@@ -101,3 +104,20 @@ def verdict_at_save(verdict: EmailVerdict, *, status: str, identity: str) -> boo
     if verdict.status == "unknown":
         return False
     return not (identity == "email" and verdict.status == "invalid" and status == "new")
+
+
+def verdict_fields(email: str | None, status: str, known: Mapping[str, EmailVerdict],
+                    identity: str, now: str) -> dict[str, Any]:
+    """A just-set email's verification fields when its verdict is known and may be
+    written with it (domain/verification.verdict_at_save); else none."""
+    verdict = known.get(email) if email else None
+    if verdict is None or not verdict_at_save(verdict, status=status, identity=identity):
+        return {}
+    return {"email_status": verdict.status, "email_status_reason": verdict.reason,
+            "email_checked_at": now}
+
+
+def with_verdict(lead: Lead, known: Mapping[str, EmailVerdict], identity: str,
+                  now: str) -> Lead:
+    fields = verdict_fields(lead.email, lead.status, known, identity, now)
+    return lead.with_changes(fields, updated_at=lead.updated_at) if fields else lead

@@ -36,7 +36,7 @@ from chalicelib.domain.lead import Lead, fresh_email_status
 from chalicelib.domain.lead_index import ShardTally
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.lead_merge import changed_fields, merge_row
-from chalicelib.domain.verification import verdict_at_save
+from chalicelib.domain.verification import verdict_fields, with_verdict
 from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.import_lifecycle import ImportLifecycle
 from chalicelib.services.import_report import ErrorReport, ReportRow
@@ -212,7 +212,7 @@ class ChunkProcessor:
         candidates = self._unsuppressed(lst, candidates, out)
         # Before any lead is written: the verdicts this chunk saves leads with.
         known = self._verdicts_at_save(job, number, [c[3] for c in candidates])
-        candidates = [(n, cells, result, _with_verdict(lead, known, lst.identity, now))
+        candidates = [(n, cells, result, with_verdict(lead, known, lst.identity, now))
                       for n, cells, result, lead in candidates]
         for matcher in self._matchers:
             matcher.before_save(job, lst, [c[3] for c in candidates])
@@ -333,7 +333,7 @@ class ChunkProcessor:
         if "email" in changes:
             applied.update(fresh_email_status(changes["email"]))
             # A known verdict goes with the new address, in the same conditional write.
-            applied.update(_verdict_fields(changes["email"], changes.get("status", lead.status),
+            applied.update(verdict_fields(changes["email"], changes.get("status", lead.status),
                                            known, lst.identity, now))
         after = lead.with_changes({**applied, "import_mark": job.id,
                                    "version": lead.version + 1}, updated_at=now)
@@ -387,23 +387,6 @@ class ChunkProcessor:
                 "code": "chunk_failed",
                 "message": f"Chunk {message.chunk} failed repeatedly; its rows were not saved"})
         self._lifecycle.maybe_finish(job.id)
-
-
-def _verdict_fields(email: str | None, status: str, known: Mapping[str, EmailVerdict],
-                    identity: str, now: str) -> dict[str, Any]:
-    """A just-set email's verification fields when its verdict is known and may be
-    written with it (domain/verification.verdict_at_save); else none."""
-    verdict = known.get(email) if email else None
-    if verdict is None or not verdict_at_save(verdict, status=status, identity=identity):
-        return {}
-    return {"email_status": verdict.status, "email_status_reason": verdict.reason,
-            "email_checked_at": now}
-
-
-def _with_verdict(lead: Lead, known: Mapping[str, EmailVerdict], identity: str,
-                  now: str) -> Lead:
-    fields = _verdict_fields(lead.email, lead.status, known, identity, now)
-    return lead.with_changes(fields, updated_at=lead.updated_at) if fields else lead
 
 
 def _iso_ms(value: str) -> int:
