@@ -35,14 +35,14 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped before the next directory's tests start
 def stack() -> Iterator[Stack]:
     SHOTS.mkdir(parents=True, exist_ok=True)
     with started_stack("browser-stack.log") as running:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=chromium_path(),
@@ -115,6 +115,6 @@ class Api:
         return self.call("POST", path, body)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(stack: Stack) -> Api:
     return Api(stack)

@@ -70,6 +70,9 @@ class Stack:
                    LEADPIPE_HUBSPOT_SANDBOX_PORT=str(_free_port()),
                    LEADPIPE_SALESFORCE_SANDBOX_PORT=str(_free_port()),
                    LEADPIPE_SHEETS_SANDBOX_PORT=str(_free_port()))
+        # Its own DNS statistics: the browser tests' stack may still be running
+        self.dns_stats = ROOT / ".local" / f"dns-stats-{Path(log_name).stem}.json"
+        env["LEADPIPE_DNS_STATS"] = str(self.dns_stats)
         env.update(extra_env or {})
         self.env = env
         # One log a test module: modules run one after another, each keeps its own.
@@ -140,7 +143,7 @@ def test_demo_import_is_verified_with_one_dns_lookup_per_domain(stack: Stack):
     with (ROOT / "samples" / "demo-leads.csv").open(encoding="cp1252", newline="") as handle:
         domains = {d for row in csv.DictReader(handle, delimiter=";")
                    if (d := lookup_domain(row["E-mail"] or ""))}
-    stats = json.loads((ROOT / ".local" / "dns-stats.json").read_text())
+    stats = json.loads(stack.dns_stats.read_text())
     assert stats["names"] == len(domains) and stats["asked_twice"] == 0
 
 
