@@ -16,6 +16,8 @@ from chalicelib.services.connections import ConnectionService
 from chalicelib.services.crm_links import CrmLinks
 from chalicelib.services.crm_ports import CrmReader
 from chalicelib.services.crm_rows import CrmRowSource
+from chalicelib.services.erasure_deliveries import PersonDeliveries
+from chalicelib.services.erasure_files import PersonFiles
 from chalicelib.services.erasures import ErasureService
 from chalicelib.services.events import EventService
 from chalicelib.services.exports import ExportService
@@ -173,11 +175,13 @@ def build_services(settings: Settings) -> Services:
     lifecycle.on_finished(syncs.on_import_finished)
     lifecycle.on_finished(announce.import_finished)
     eraser = ImportEraser(import_store, files, lifecycle)
-    exports = ExportService(DynamoExports(), files, lists, repo, queue,
+    export_store = DynamoExports()
+    exports = ExportService(export_store, files, lists, repo, queue,
                             url_seconds=settings.report_url_seconds, search=search)
     # A worker gets most of its function's timeout, leaving time to hand off.
-    erasures = ErasureService(DynamoErasures(), suppressions, people, repo, import_store,
-                              files, queue, announce=announce)
+    erasures = ErasureService(DynamoErasures(), suppressions, people, repo,
+                              PersonFiles(files, import_store, analyses, lifecycle, export_store),
+                              PersonDeliveries(hooks.store), queue, announce=announce)
     runner = JobRunner(lists, leads, lead_batches, eraser, queue,
                        budget_seconds=max(budget, 40.0),
                        writeback=StatusWriteback(lists, lead_batch_store, sync_store,

@@ -208,18 +208,30 @@ class DynamoWebhooks(LowLevelTable):
         return _delivery(item), event
 
     def record_attempt(self, delivery: Delivery, event: WebhookEvent) -> bool:
-        values = {**_delivery_values(delivery), "event": json.dumps(event),
-                  "expires_at": int(time.time()) + DELIVERY_DAYS * 86400}
-        condition = ("attribute_not_exists(pk)" if delivery.attempts == 1
-                     else "attempts = :prev")
-        extra = ({} if delivery.attempts == 1
-                 else {"ExpressionAttributeValues": {":prev": {"N": str(delivery.attempts - 1)}}})
+        key = delivery_key(delivery.workspace, delivery.endpoint_id, delivery.id)
+        expires = int(time.time()) + DELIVERY_DAYS * 86400
         try:
-            self.client.put_item(
-                TableName=self._table,
-                Item={**delivery_key(delivery.workspace, delivery.endpoint_id, delivery.id),
-                      **_item(values)},
-                ConditionExpression=condition, **extra)
+            if delivery.attempts == 1:
+                self.client.put_item(
+                    TableName=self._table,
+                    Item={**key, **_item({**_delivery_values(delivery), "event": json.dumps(event),
+                                          "expires_at": expires})},
+                    ConditionExpression="attribute_not_exists(pk)")
+                return True
+            # A later attempt leaves the stored event as it is: an erasure may have
+            # redacted it since (services/erasure_deliveries.py).
+            values = {**_delivery_values(delivery), "expires_at": expires}
+            sets = [k for k, v in values.items() if v is not None]
+            removes = [k for k, v in values.items() if v is None]
+            self.client.update_item(
+                TableName=self._table, Key=key,
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in sets)
+                + (" REMOVE " + ", ".join(f"#{k}" for k in removes) if removes else ""),
+                ConditionExpression="#attempts = :prev",
+                ExpressionAttributeNames={f"#{k}": k for k in values},
+                ExpressionAttributeValues={
+                    **{f":{k}": _ser.serialize(values[k]) for k in sets},
+                    ":prev": {"N": str(delivery.attempts - 1)}})
         except ClientError as exc:
             if _conditional_failed(exc):
                 return False
@@ -259,6 +271,31 @@ class DynamoWebhooks(LowLevelTable):
         items = [_delivery(i) for i in response.get("Items", [])]
         last = response.get("LastEvaluatedKey")
         return items, (str(last["sk"]["S"]).removeprefix("D#") if last else None)
+
+    def delivery_events(self, workspace: str, endpoint_id: str, limit: int,
+                        after: str | None) -> tuple[list[tuple[str, WebhookEvent]], str | None]:
+        kwargs: dict[str, Any] = {
+            "TableName": self._table, "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"WHD#{workspace}#{endpoint_id}"}},
+            "ScanIndexForward": False, "Limit": limit, "ProjectionExpression": "sk, event"}
+        if after:
+            kwargs["ExclusiveStartKey"] = delivery_key(workspace, endpoint_id, after)
+        response = self.client.query(**kwargs)
+        items = [(str(i["sk"]["S"]).removeprefix("D#"), json.loads(i["event"]["S"]))
+                 for i in response.get("Items", []) if "event" in i]
+        last = response.get("LastEvaluatedKey")
+        return items, (str(last["sk"]["S"]).removeprefix("D#") if last else None)
+
+    def replace_event(self, workspace: str, endpoint_id: str, delivery_id: str,
+                      event: WebhookEvent) -> None:
+        try:  # only a delivery still there: one expired meanwhile stays gone
+            self.client.update_item(
+                TableName=self._table, Key=delivery_key(workspace, endpoint_id, delivery_id),
+                UpdateExpression="SET event = :e", ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":e": {"S": json.dumps(event)}})
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
 
 
 def _num(value: float) -> Decimal:

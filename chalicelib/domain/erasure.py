@@ -27,17 +27,22 @@ class Erasure:
     leads_deleted: int = 0
     lists_touched: int = 0
     report_rows_removed: int = 0
+    import_copies_removed: int = 0  # imports whose stored copies held the person
+    exports_removed: int = 0  # export files that held the person
+    deliveries_redacted: int = 0  # webhook log entries whose event held the person
 
-    def finished(self, at: str, *, leads: int, lists: int, rows: int) -> Erasure:
-        return replace(self, status=COMPLETED, finished_at=at, leads_deleted=leads,
-                       lists_touched=lists, report_rows_removed=rows)
+    def finished(self, at: str) -> Erasure:
+        return replace(self, status=COMPLETED, finished_at=at)
 
     def to_record(self) -> dict[str, Any]:
         return {"id": self.id, "workspace": self.workspace, "kind": self.kind,
                 "requested_at": self.requested_at, "requested_by": self.requested_by,
                 "status": self.status, "finished_at": self.finished_at,
                 "leads_deleted": self.leads_deleted, "lists_touched": self.lists_touched,
-                "report_rows_removed": self.report_rows_removed}
+                "report_rows_removed": self.report_rows_removed,
+                "import_copies_removed": self.import_copies_removed,
+                "exports_removed": self.exports_removed,
+                "deliveries_redacted": self.deliveries_redacted}
 
     @staticmethod
     def from_record(record: dict[str, Any]) -> Erasure:

@@ -43,6 +43,8 @@ REASONS = {
     "duplicate_in_file": "The same person appears earlier in the file",
     "duplicate_in_list": "The person is already in the list",
     "suppressed": "The person is on the workspace's suppression list",
+    "suppressed_erased": "The person was erased (right to be forgotten): the row's cells "
+                         "are not kept",
     "processing_failed": "The row could not be processed; import it again",
     "stalled": "The import stopped before this row was processed; import it again",
     "invalid_json": "The record is not valid JSON or not an object",

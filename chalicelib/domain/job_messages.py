@@ -136,13 +136,20 @@ class ErasePersonJob:
     erasure_id: str
     kind: str
     hash: str
-    # The error-report walk goes on after this list id (a continuation).
+    # The files walk goes on after this list id (a continuation).
     after_list: str | None = None
+    # How many times the erasure came back for imports and exports still moving.
+    rechecks: int = 0
+    # The webhook delivery logs: done, or where their walk goes on.
+    deliveries_done: bool = False
+    after_delivery: str | None = None
 
     def to_body(self) -> dict[str, Any]:
         return {"type": "erase_person", "workspace": self.workspace,
                 "erasure_id": self.erasure_id, "kind": self.kind, "hash": self.hash,
-                "after_list": self.after_list}
+                "after_list": self.after_list, "rechecks": self.rechecks,
+                "deliveries_done": self.deliveries_done,
+                "after_delivery": self.after_delivery}
 
 
 Job = (PurgeListJob | CopyListJob | BulkJob | BatchInsertJob | StatusWritebackJob | ExportJob
@@ -213,7 +220,12 @@ def parse_job(body: Mapping[str, Any]) -> Job:
                          position if isinstance(position, str) else None)
     if kind == "erase_person":
         after = body.get("after_list")
+        rechecks = body.get("rechecks")
+        after_delivery = body.get("after_delivery")
         return ErasePersonJob(required_str(body, "workspace"), required_str(body, "erasure_id"),
                               required_str(body, "kind"), required_str(body, "hash"),
-                              after if isinstance(after, str) else None)
+                              after if isinstance(after, str) else None,
+                              rechecks if isinstance(rechecks, int) and rechecks >= 0 else 0,
+                              body.get("deliveries_done") is True,
+                              after_delivery if isinstance(after_delivery, str) else None)
     raise DropMessage(f"unknown job type {str(kind)[:40]!r}", details={"field": "type"})

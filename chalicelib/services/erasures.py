@@ -5,15 +5,16 @@ import, batch or sync brings them back from that moment), saves an audit
 record and queues a job carrying the hash only. The job, idempotent (SQS
 delivers at least once), removes every lead of the person in the workspace
 (found by the people index) with its timeline, follow-ups, feed and due
-entries, announces `lead.deleted` through the Outbox, takes the person's
-rows out of the workspace's stored error reports, then marks the record
-completed with counts. See docs/suppression.md, "Erasure".
+entries, announces `lead.deleted` through the Outbox, redacts the events
+holding the person in the webhook delivery logs (erasure_deliveries.py),
+takes the person out of the workspace's stored files (error reports, import
+copies, exports: erasure_files.py), then marks the record completed with
+counts.
+See docs/suppression.md, "Erasure".
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -25,28 +26,32 @@ from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.job_messages import ErasePersonJob
 from chalicelib.domain.lead_list import LeadList
-from chalicelib.domain.people import HashedPerson, cell_is, parse_person
-from chalicelib.services.import_report import ErrorReport
+from chalicelib.domain.people import HashedPerson, parse_person
+from chalicelib.services.erasure_deliveries import PersonDeliveries
+from chalicelib.services.erasure_files import FilesOutcome, PersonFiles
 from chalicelib.services.lead_announcements import LeadAnnouncer
 from chalicelib.services.people_ports import ErasureStore
-from chalicelib.services.ports import FileStore, ImportStore, JobQueue, Repository
+from chalicelib.services.ports import JobQueue, Repository
 from chalicelib.services.suppressions import PeopleService, SuppressionService
 
-# A report line: row, outcome, codes, reason, then the file's own cells.
-_REPORT_FIXED = 4
+# Imports and exports still moving: looked at again every 2 minutes, for up to
+# 2 hours (an import of a million rows takes minutes; the watchdog fails a
+# stuck one well before), then the erasure completes with what it removed.
+RECHECK_SECONDS = 120
+MAX_RECHECKS = 60
 
 
 class ErasureService:
     def __init__(self, store: ErasureStore, suppressions: SuppressionService,
-                 people: PeopleService, repo: Repository, imports: ImportStore,
-                 files: FileStore, jobs: JobQueue, *,
+                 people: PeopleService, repo: Repository, person_files: PersonFiles,
+                 deliveries: PersonDeliveries, jobs: JobQueue, *,
                  announce: LeadAnnouncer | None = None) -> None:
         self._store = store
         self._suppressions = suppressions
         self._people = people
         self._repo = repo
-        self._imports = imports
-        self._files = files
+        self._person_files = person_files
+        self._deliveries = deliveries
         self._jobs = jobs
         self._announce = announce
 
@@ -73,8 +78,10 @@ class ErasureService:
         return found
 
     def run(self, job: ErasePersonJob, *, deadline: float | None = None) -> None:
-        """Leads first, then error reports list by list; out of time, the rest is
-        sent back to the jobs queue (after the last list done), counts kept."""
+        """Leads first, then stored files list by list; out of time, the rest is sent
+        back to the jobs queue (after the last list done), counts kept. Imports and
+        exports still moving are looked at again a little later (RECHECK_SECONDS),
+        up to MAX_RECHECKS times."""
         erasure = self._store.get(job.workspace, job.erasure_id)
         if erasure is None or erasure.status == COMPLETED:
             return
@@ -82,15 +89,34 @@ class ErasureService:
         leads, lists = self._erase_leads(job.workspace, person)
         erasure = replace(erasure, leads_deleted=erasure.leads_deleted + leads,
                           lists_touched=erasure.lists_touched + lists)
-        rows, last = self._erase_report_rows(job.workspace, person, job.after_list, deadline)
-        erasure = replace(erasure, report_rows_removed=erasure.report_rows_removed + rows)
+        if not job.deliveries_done:
+            redacted, at = self._deliveries.clean(job.workspace, person, job.after_delivery,
+                                                  deadline)
+            erasure = replace(erasure,
+                              deliveries_redacted=erasure.deliveries_redacted + redacted)
+            if at is not None:
+                self._store.save(erasure)
+                self._jobs.send(replace(job, after_delivery=at).to_body())
+                return
+            job = replace(job, deliveries_done=True, after_delivery=None)
+        done, last = self._erase_from_files(job.workspace, person, job.after_list, deadline)
+        erasure = replace(erasure,
+                          report_rows_removed=erasure.report_rows_removed + done.report_rows,
+                          import_copies_removed=erasure.import_copies_removed + done.copies,
+                          exports_removed=erasure.exports_removed + done.exports)
         if last is not None:
             self._store.save(erasure)
             self._jobs.send(replace(job, after_list=last).to_body())
             return
-        self._store.save(erasure.finished(utc_now_iso(), leads=erasure.leads_deleted,
-                                          lists=erasure.lists_touched,
-                                          rows=erasure.report_rows_removed))
+        if done.pending and job.rechecks < MAX_RECHECKS:
+            # The pass is redone whole: idempotent, and a moving import may have
+            # saved the person before the suppression was written.
+            self._store.save(erasure)
+            self._jobs.send(replace(job, after_list=None, rechecks=job.rechecks + 1,
+                                    deliveries_done=False).to_body(),
+                            delay_seconds=RECHECK_SECONDS)
+            return
+        self._store.save(erasure.finished(utc_now_iso()))
 
     def _erase_leads(self, workspace: str, person: HashedPerson) -> tuple[int, int]:
         deleted = 0
@@ -116,47 +142,15 @@ class ErasureService:
             if after is None:
                 return
 
-    def _erase_report_rows(self, workspace: str, person: HashedPerson, after_list: str | None,
-                           deadline: float | None) -> tuple[int, str | None]:
-        """Rows removed, and the last list done when time ran out (None: all done)."""
-        removed = 0
+    def _erase_from_files(self, workspace: str, person: HashedPerson,
+                          after_list: str | None,
+                          deadline: float | None) -> tuple[FilesOutcome, str | None]:
+        """What was removed, and the last list done when time ran out (None: all done)."""
+        done = FilesOutcome()
         for lst in self._lists(workspace):
             if after_list is not None and lst.id <= after_list:
                 continue
-            after: str | None = None
-            while True:
-                ids, after = self._imports.list_ids(lst.id, 100, after)
-                for import_id in ids:
-                    removed += self._clean_report(import_id, person, lst.default_region)
-                if after is None:
-                    break
+            done.add(self._person_files.clean_list(lst, person))
             if deadline is not None and time.monotonic() > deadline:
-                return removed, lst.id
-        return removed, None
-
-    def _clean_report(self, import_id: str, person: HashedPerson, region: str) -> int:
-        removed = 0
-        prefix = f"errors/{import_id}/"
-        report_key = ErrorReport.report_key(import_id)
-        for stored in list(self._files.listing(prefix)):
-            if stored.key == report_key:
-                continue
-            data = self._files.get_bytes(stored.key)
-            if data is None:
-                continue
-            rows = list(csv.reader(io.StringIO(data.decode())))
-            kept = [r for r in rows if not any(
-                cell_is(person.kind, person.hash, c, default_region=region)
-                for c in r[_REPORT_FIXED:])]
-            if len(kept) == len(rows):
-                continue
-            removed += len(rows) - len(kept)
-            if kept:
-                buffer = io.StringIO()
-                csv.writer(buffer, lineterminator="\r\n").writerows(kept)
-                self._files.put_bytes(stored.key, buffer.getvalue().encode())
-            else:
-                self._files.delete(stored.key)
-        if removed:  # the assembled report held the rows too: made again on demand
-            self._files.delete(report_key)
-        return removed
+                return done, lst.id
+        return done, None

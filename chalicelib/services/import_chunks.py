@@ -248,8 +248,11 @@ class ChunkProcessor:
         for (row_no, cells, _, _), match in zip(candidates, matches, strict=True):
             if match is not None:
                 out.invalid += 1
-                out.report.append(ReportRow(row_no, cells, [FieldError(
-                    lst.identity, "suppressed", REASONS["suppressed"])]))
+                # An erased person's cells are not written to the report either.
+                erased = match.reason == "erased"
+                out.report.append(ReportRow(row_no, [] if erased else cells, [FieldError(
+                    lst.identity, "suppressed",
+                    REASONS["suppressed_erased" if erased else "suppressed"])]))
         return [c for c, m in zip(candidates, matches, strict=True) if m is None]
 
     def _verdicts_at_save(self, job: ImportJob, number: int,

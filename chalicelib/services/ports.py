@@ -270,20 +270,12 @@ class Outbox(Protocol):
     """Where leadpipe announces what happened, for whoever listens outside.
 
     `emit(workspace, event_type, payload)` is called after the change it
-    announces is stored (today: `follow_up.due` from the due-follow-ups job).
-    The webhooks part implements it (a delivery per subscribed endpoint,
-    queued, signed, retried); until then it is DiscardingOutbox. An emit
-    must not raise for a listener's failure and must not block the caller.
+    announces is stored. The webhooks part implements it (a delivery per
+    subscribed endpoint, queued, signed, retried). An emit must not raise for
+    a listener's failure and must not block the caller.
     """
 
     def emit(self, workspace: str, event_type: str, payload: Mapping[str, Any]) -> None: ...
-
-
-class DiscardingOutbox:
-    """The Outbox until webhooks exist: announcements go nowhere."""
-
-    def emit(self, workspace: str, event_type: str, payload: Mapping[str, Any]) -> None:
-        return None
 
 
 class OutreachStore(Protocol):
@@ -335,6 +327,12 @@ class WebhookStore(Protocol):
         ...
     def deliveries(self, workspace: str, endpoint_id: str, limit: int,
                    after: str | None) -> tuple[list[Delivery], str | None]: ...
+    def delivery_events(self, workspace: str, endpoint_id: str, limit: int,
+                        after: str | None) -> tuple[list[tuple[str, WebhookEvent]], str | None]:
+        """A page of (delivery id, stored event), newest first, and the next cursor."""
+        ...
+    def replace_event(self, workspace: str, endpoint_id: str, delivery_id: str,
+                      event: WebhookEvent) -> None: ...
     def read_many(self, endpoints: Collection[tuple[str, str]],
                   deliveries: Collection[tuple[str, str, str]]) -> Prefetched: ...
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chalicelib.domain.errors import ValidationFailed
@@ -95,8 +97,11 @@ def test_an_erasure_record_holds_no_personal_data():
     from chalicelib.domain.erasure import Erasure
 
     record = Erasure("er_1", "ws", "email", "2026-11-26T00:00:00.000Z", "tok_1")
-    done = record.finished("2026-11-26T00:01:00.000Z", leads=2, lists=2, rows=1)
+    done = replace(record, leads_deleted=2, lists_touched=2, report_rows_removed=1,
+                   exports_removed=1).finished("2026-11-26T00:01:00.000Z")
+    assert done.status == "completed" and done.leads_deleted == 2
     assert Erasure.from_record(done.to_record()) == done
     assert set(done.to_api()) == {"id", "kind", "requested_at", "requested_by", "status",
                                   "finished_at", "leads_deleted", "lists_touched",
-                                  "report_rows_removed"}
+                                  "report_rows_removed", "import_copies_removed",
+                                  "exports_removed"}
