@@ -37,6 +37,7 @@ from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.lead_search import LeadSearch
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
+from chalicelib.services.people_backfill import PeopleBackfill
 from chalicelib.services.person_suppression import PersonSuppression
 from chalicelib.services.rate_limit import RateLimiter
 from chalicelib.services.sheet_imports import SheetImports
@@ -84,6 +85,7 @@ class Services:
     suppressions: SuppressionService
     people: PeopleService
     erasures: ErasureService
+    people_backfill: PeopleBackfill
 
 
 def build_services(settings: Settings) -> Services:
@@ -182,11 +184,12 @@ def build_services(settings: Settings) -> Services:
     erasures = ErasureService(DynamoErasures(), suppressions, people, repo,
                               PersonFiles(files, import_store, analyses, lifecycle, export_store),
                               PersonDeliveries(hooks.store), queue, announce=announce)
+    people_backfill = PeopleBackfill(repo, people_store, queue)
     runner = JobRunner(lists, leads, lead_batches, eraser, queue,
                        budget_seconds=max(budget, 40.0),
                        writeback=StatusWriteback(lists, lead_batch_store, sync_store,
                                                  connections, readers),
-                       exports=exports, erasures=erasures)
+                       exports=exports, erasures=erasures, people=people_backfill)
     imports = ImportService(import_store, files, analyses, lists, lifecycle, report, eraser,
                             max_upload_bytes=settings.max_upload_bytes,
                             upload_url_seconds=settings.upload_url_seconds,
@@ -217,6 +220,7 @@ def build_services(settings: Settings) -> Services:
                             outbox=status_outbox, announce=announce,
                             people=PersonSuppression(suppressions, people)),
         suppressions=suppressions, people=people, erasures=erasures,
+        people_backfill=people_backfill,
         follow_ups=FollowUpService(repo, lists, outreach, webhook_outbox),
         activity_feed=ActivityFeed(outreach),
         webhooks=WebhookService(hooks.store, box, hooks.queue, hooks.check_destination,

@@ -1,9 +1,10 @@
 """The `leadpipe` command line.
 
-`leadpipe token create|list|revoke` (tools/token_cli.py) work on the stage's
-table directly; every other command talks to the HTTP API with LEADPIPE_TOKEN
-(at LEADPIPE_API_URL): `connect` and `connections` (tools/connect_cli.py),
-`sync` (tools/sync_cli.py), `import --google-sheet` (tools/sheet_cli.py).
+`leadpipe token create|list|revoke` (tools/token_cli.py) and `leadpipe people
+backfill` (tools/people_cli.py) work on the stage directly; every other
+command talks to the HTTP API with LEADPIPE_TOKEN (at LEADPIPE_API_URL):
+`connect` and `connections` (tools/connect_cli.py), `sync` (tools/sync_cli.py),
+`import --google-sheet` (tools/sheet_cli.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from tools.cli_common import follow as _follow
 from tools.cli_common import resolve_list as _resolve
 from tools.cli_common import show_summary as _show_summary
 from tools.connect_cli import connect_command, connections_command
+from tools.people_cli import people_app
 from tools.sheet_cli import import_google_sheet
 from tools.sync_cli import sync_app
 from tools.token_cli import token_app
@@ -34,6 +36,7 @@ from tools.token_cli import token_app
 app = typer.Typer(help="leadpipe: lead lists, imports and verification.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(sync_app, name="sync")
+app.add_typer(people_app, name="people")
 app.command("connect")(connect_command)
 app.command("connections")(connections_command)
 

@@ -11,14 +11,21 @@ a second POST of the same value find the first entry.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
+from chalicelib.adapters.dynamo_models import lead_sk, shard_pk
+from chalicelib.domain.ids import shard_of
+from chalicelib.domain.lead import Lead
+from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.people import (
     PERSON_ATTRIBUTES,
     HashedPerson,
     PersonKey,
+    person_attributes,
     person_index_value,
 )
 from chalicelib.domain.suppression import Suppression
@@ -76,6 +83,29 @@ class DynamoPeople(LowLevelTable):
             start = response.get("LastEvaluatedKey")
             if not start:
                 return found
+
+    def index_leads(self, lst: LeadList, leads: Sequence[Lead]) -> int:
+        """Set the people-index attributes of leads stored before the index existed,
+        each only if unchanged since read (a writer since has set them itself)."""
+        written = 0
+        for lead in leads:
+            attributes = person_attributes(lst.workspace, lead)
+            if not attributes:
+                continue
+            try:
+                self.client.update_item(
+                    TableName=self._table,
+                    Key={"pk": _s(shard_pk(lst.id, shard_of(lead.id, lst.shards))),
+                         "sk": _s(lead_sk(lead.id))},
+                    UpdateExpression="SET " + ", ".join(f"{a} = :{a}" for a in attributes),
+                    ConditionExpression="updated_at = :u",
+                    ExpressionAttributeValues={":u": _s(lead.updated_at),
+                                               **{f":{a}": _s(v) for a, v in attributes.items()}})
+                written += 1
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        return written
 
     # --- suppression list ---------------------------------------------------
     def add(self, workspace: str, entry: Suppression) -> tuple[Suppression, bool]:

@@ -53,6 +53,20 @@ class IndexFieldsJob:
 
 
 @dataclass(frozen=True)
+class IndexPeopleJob:
+    """Put a list's leads stored before the people index into it, from `position`
+    (`leadpipe people backfill`: docs/suppression.md)."""
+
+    workspace: str
+    list_id: str
+    position: str | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        return {"type": "index_people", "workspace": self.workspace, "list_id": self.list_id,
+                "position": self.position}
+
+
+@dataclass(frozen=True)
 class CopyListJob:
     """Go on copying a duplicated list's leads from `position`."""
 
@@ -153,7 +167,7 @@ class ErasePersonJob:
 
 
 Job = (PurgeListJob | CopyListJob | BulkJob | BatchInsertJob | StatusWritebackJob | ExportJob
-       | IndexFieldsJob | ErasePersonJob)
+       | IndexFieldsJob | ErasePersonJob | IndexPeopleJob)
 
 
 def _batch_items(raw: Any) -> tuple[tuple[int, str, Mapping[str, Any]], ...]:
@@ -218,6 +232,10 @@ def parse_job(body: Mapping[str, Any]) -> Job:
         return ExportJob(required_str(body, "workspace"), required_str(body, "export_id"),
                          required_count(body, "part"),
                          position if isinstance(position, str) else None)
+    if kind == "index_people":
+        position = body.get("position")
+        return IndexPeopleJob(required_str(body, "workspace"), required_str(body, "list_id"),
+                              position if isinstance(position, str) else None)
     if kind == "erase_person":
         after = body.get("after_list")
         rechecks = body.get("rechecks")

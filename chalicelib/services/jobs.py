@@ -1,4 +1,4 @@
-"""Background jobs from the jobs queue: list purge, list copy, bulk actions, lead batches, exports.
+"""Background jobs from the jobs queue: list purge and copy, bulk actions, batches, exports…
 
 Each job is idempotent (SQS delivers at least once) and works within a time
 budget; what is left is sent back to the queue as a continuation.
@@ -18,6 +18,7 @@ from chalicelib.domain.job_messages import (
     ErasePersonJob,
     ExportJob,
     IndexFieldsJob,
+    IndexPeopleJob,
     PurgeListJob,
     StatusWritebackJob,
     parse_job,
@@ -28,6 +29,7 @@ from chalicelib.services.import_erasure import ImportEraser
 from chalicelib.services.lead_batches import LeadBatches
 from chalicelib.services.leads import LeadService
 from chalicelib.services.lists import ListService
+from chalicelib.services.people_backfill import PeopleBackfill
 from chalicelib.services.ports import JobQueue
 from chalicelib.services.status_writeback import StatusWriteback
 
@@ -37,8 +39,10 @@ class JobRunner:
                  imports: ImportEraser, jobs: JobQueue, *, budget_seconds: float,
                  writeback: StatusWriteback | None = None,
                  exports: ExportService | None = None,
-                 erasures: ErasureService | None = None) -> None:
+                 erasures: ErasureService | None = None,
+                 people: PeopleBackfill | None = None) -> None:
         self._erasures = erasures
+        self._people = people
         self._lists = lists
         self._leads = leads
         self._batches = batches
@@ -78,6 +82,9 @@ class JobRunner:
         elif isinstance(job, ErasePersonJob):
             if self._erasures is not None:
                 self._erasures.run(job, deadline=deadline)
+        elif isinstance(job, IndexPeopleJob):
+            if self._people is not None:
+                self._people.run(job, deadline=deadline)
         elif isinstance(job, ExportJob):
             if self._exports is not None:
                 self._exports.continue_export(job, deadline=deadline)

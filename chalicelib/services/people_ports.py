@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from chalicelib.domain.erasure import Erasure
+from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.people import HashedPerson, PersonKey
 from chalicelib.domain.suppression import Suppression
@@ -14,6 +15,9 @@ from chalicelib.domain.suppression import Suppression
 class PeopleIndex(Protocol):
     def lead_keys(self, workspace: str, key: PersonKey | HashedPerson) -> list[tuple[str, str]]:
         """(list_id, lead_id) of every lead the index holds under the person's key."""
+        ...
+    def index_leads(self, lst: LeadList, leads: Sequence[Lead]) -> int:
+        """Index leads stored before the people index (unchanged since read); how many."""
         ...
 
 
