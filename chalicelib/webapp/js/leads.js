@@ -4,31 +4,15 @@
 // in the hash query (#/lists/<id>?q=acme&status=new&lead=<id>) so a reload
 // shows the same thing.
 import {get} from "./api.js";
-import {
-  badge, describeError, field, formatDate, formatNumber, h, humanize, mount, routeGuard,
-  spinner,
-} from "./dom.js";
-import {EMAIL_STATUSES, LEAD_STATUSES, leadName} from "./lead-fields.js";
+import {describeError, formatNumber, h, mount, routeGuard, spinner} from "./dom.js";
 import {createBulkBar, exportCsv} from "./lead-bulk.js";
 import {addLeadDialog} from "./lead-add.js";
+import {createFilterBar, filtersFrom, sameFilters} from "./lead-filters.js";
+import {leadRow} from "./lead-row.js";
 import {createPanel} from "./panel.js";
 import {knownList} from "./lists.js";
-import {outreachLines} from "./lead-outreach.js";
 
 const PAGE_SIZE = 50;
-const TEXT_FILTERS = [["tag", "Tag"], ["company", "Company"], ["job_title", "Job title"],
-  ["location", "Location"], ["campaign", "Campaign"]];
-
-function filtersFrom(query) {
-  const out = {};
-  for (const [key, value] of query.entries()) {
-    if (key !== "lead" && value) out[key] = value;
-  }
-  return out;
-}
-
-const sameFilters = (a, b) => JSON.stringify(Object.entries(a).sort()) ===
-  JSON.stringify(Object.entries(b).sort());
 
 export async function renderLeadTable(listId, query = new URLSearchParams()) {
   mount(spinner("Loading the list…"));
@@ -76,29 +60,8 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
       h("a", {class: "button", href: `#/lists/${encodeURIComponent(listId)}/import`}, "Import"),
       addButton));
 
-  const controls = {};
-  const search = h("input", {type: "search", "aria-label": "Search leads", class: "lead-search",
-                             placeholder: "Search name, company, email, phone…",
-                             value: state.filters.q || "", autocomplete: "off"});
-  controls.q = search;
-  const selectFilter = (key, label, values) => {
-    controls[key] = h("select", {name: key},
-      h("option", {value: ""}, "Any"),
-      values.map((v) => h("option", {value: v, selected: state.filters[key] === v}, humanize(v))));
-    return field(label, controls[key]);
-  };
-  const textFilter = (key, label) => {
-    controls[key] = h("input", {name: key, value: state.filters[key] || "", autocomplete: "off"});
-    return field(label, controls[key]);
-  };
-  const custom = (list.filterable_fields || []).filter((f) => f.status === "ready");
-  const clearButton = h("button", {type: "button", class: "ghost"}, "Clear filters");
-  const filterBar = h("div", {class: "lead-filters", role: "search", "aria-label": "Filter leads"},
-    selectFilter("status", "Status", LEAD_STATUSES),
-    selectFilter("email_status", "Email status", EMAIL_STATUSES),
-    TEXT_FILTERS.map(([key, label]) => textFilter(key, label)),
-    custom.map((f) => textFilter(`cf.${f.key}`, humanize(f.key))),
-    h("div", {class: "field"}, clearButton));
+  const {search, filterBar, clearButton, controls, read: readControls} =
+    createFilterBar(list, state.filters);
 
   // ---- summary, bulk bar, table, pager ----------------------------------
   const matchLine = h("span", {class: "match-count", role: "status", "aria-live": "polite"});
@@ -148,15 +111,6 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     if (leadId) params.set("lead", leadId);
     const qs = params.toString();
     history.replaceState(null, "", `#/lists/${encodeURIComponent(listId)}${qs ? `?${qs}` : ""}`);
-  }
-
-  function readControls() {
-    const filters = {};
-    for (const [key, control] of Object.entries(controls)) {
-      const value = control.value.trim();
-      if (value) filters[key] = value;
-    }
-    return filters;
   }
 
   function applyFilters(filters) {
@@ -370,46 +324,17 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
   }
 
   function row(lead) {
-    const name = leadName(lead);
-    const checked = state.allMatching || state.selected.has(lead.id);
-    const box = h("input", {type: "checkbox", "aria-label": `Select ${name}`, checked,
-                            disabled: state.allMatching});
-    box.addEventListener("change", () => {
-      if (box.checked) state.selected.add(lead.id); else state.selected.delete(lead.id);
-      renderRows();
-      tbody.querySelector(`tr[data-lead-id="${CSS.escape(lead.id)}"] input`)?.focus();
+    return leadRow(lead, {
+      checked: state.allMatching || state.selected.has(lead.id),
+      locked: state.allMatching,
+      open: panel.leadId() === lead.id,
+      onCheck: (checked) => {
+        if (checked) state.selected.add(lead.id); else state.selected.delete(lead.id);
+        renderRows();
+        tbody.querySelector(`tr[data-lead-id="${CSS.escape(lead.id)}"] input`)?.focus();
+      },
+      onOpen: () => openLead(lead.id),
     });
-    const tr = h("tr", {tabindex: "0", class: panel.leadId() === lead.id ? "lead-row open" : "lead-row",
-                        dataset: {leadId: lead.id}, title: "Open the lead (Enter)"},
-      h("td", {class: "check"}, box),
-      h("th", {scope: "row"}, name),
-      h("td", {}, lead.company || ""),
-      h("td", {}, lead.job_title || ""),
-      h("td", {class: "email"}, lead.email
-        ? [h("span", {class: "email-text"}, lead.email), " ", badge(lead.email_status, "email")]
-        : h("span", {class: "muted"}, "—")),
-      h("td", {class: "nowrap"}, lead.phone || ""),
-      h("td", {}, badge(lead.status, "status"), outreachLines(lead)),
-      h("td", {}, (lead.tags || []).map((t) => h("span", {class: "tag"}, t))),
-      lastActivity(lead.last_activity_at || lead.updated_at));
-    tr.addEventListener("click", (event) => {
-      if (event.target.closest("input, button, a, label")) return;
-      openLead(lead.id);
-    });
-    tr.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" && event.target === tr) { event.preventDefault(); openLead(lead.id); }
-    });
-    return tr;
-  }
-
-  function lastActivity(iso) {
-    // Short in the cell (today: the time; else the date), in full on hover.
-    const date = new Date(iso);
-    if (!iso || Number.isNaN(date.getTime())) return h("td", {}, "—");
-    const today = date.toDateString() === new Date().toDateString();
-    const text = today ? date.toLocaleTimeString([], {hour: "numeric", minute: "2-digit"})
-      : date.toLocaleDateString([], {year: "numeric", month: "short", day: "numeric"});
-    return h("td", {class: "nowrap"}, h("time", {datetime: iso, title: formatDate(iso)}, text));
   }
 
   function openLead(leadId) {
