@@ -79,6 +79,14 @@ export async function api(method, path, options = {}) {
   return text ? JSON.parse(text) : null;
 }
 
+/** A JSON POST that also says how it was answered: {status, body} (201 new, 200 existing). */
+export async function postAnswer(path, body, options = {}) {
+  const response = await send("POST", path, {...options, body});
+  if (!response.ok) throw await failure(response);
+  const text = await response.text();
+  return {status: response.status, body: text ? JSON.parse(text) : null};
+}
+
 /** A call whose answer is a file (CSV); a redirect to a presigned link is followed. */
 export async function apiBlob(path, options = {}) {
   const response = await send("GET", path, {...options, accept: "text/csv, */*"});

@@ -11,6 +11,7 @@ import {renderImports} from "./imports.js";
 import {renderSources} from "./sources.js";
 import {renderActivity} from "./activity.js";
 import {renderWebhooks} from "./webhooks.js";
+import {renderSuppressions} from "./suppressions.js";
 
 // [pattern, render, nav section]. A render gets (params, query) and may return
 // a function that stops its timers when the person navigates away.
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^#\/sources$/, (_, query) => renderSources(query), "sources"],
   [/^#\/activity$/, (_, query) => renderActivity(query), "activity"],
   [/^#\/webhooks$/, () => renderWebhooks(), "webhooks"],
+  [/^#\/suppressions$/, () => renderSuppressions(), "suppressions"],
 ];
 
 let stopCurrent = null;
