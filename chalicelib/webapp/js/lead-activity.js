@@ -8,7 +8,8 @@ const TITLES = {
   ...EVENT_TITLES,
   created: "Created", imported: "Imported", edited: "Edited", status_changed: "Status changed",
   note_added: "Note", tags_changed: "Tags changed", verified: "Email verified",
-  updated_by_import: "Updated by an import",
+  updated_by_import: "Updated by an import", copied_to: "Copied to another list",
+  copied_from: "Copied from another list",
 };
 
 const label = (name) => humanize(name.replace("linkedin_url", "LinkedIn URL"));
@@ -42,6 +43,11 @@ function details(item) {
     case "imported":
     case "updated_by_import":
       return h("p", {}, [d.filename, d.row ? `row ${d.row}` : ""].filter(Boolean).join(", "));
+    case "copied_to":
+    case "copied_from":
+      return d.list_id && d.lead_id ? h("p", {}, h("a", {href: `#/lists/${encodeURIComponent(d.list_id)}` +
+        `?lead=${encodeURIComponent(d.lead_id)}`}, item.type === "copied_to" ? "Open the copy" : "Open the original"))
+        : null;
     case "created":
       return d.source ? h("p", {class: "muted"}, `From ${d.source === "api" ? "the app or API" : d.source}`) : null;
     default:

@@ -1,14 +1,16 @@
 // The lead panel beside the table (on a phone it covers it): every field
 // editable in place, "Save" sends only what changed and shows the API's
 // per-field errors at the field; status and tags apply at once; the email's
-// verification and the activity timeline. Esc closes it and the table puts
+// verification, the person's other lists ("Also in", with "Copy to list"),
+// follow-ups and the activity timeline. Esc closes it and the table puts
 // focus back on the lead's row.
-import {ApiError, del, get, patch} from "./api.js";
+import {ApiError, del, get, getAll, patch} from "./api.js";
 import {badge, busy, confirmDialog, describeError, field, h, humanize, toast} from "./dom.js";
 import {LEAD_STATUSES, clearFieldErrors, input, leadName, reasonText, showFieldErrors}
   from "./lead-fields.js";
 import {activitySection} from "./lead-activity.js";
 import {followUpsSection} from "./lead-followups.js";
+import {alsoInSection} from "./lead-also-in.js";
 
 const TEXT = [["first_name", "First name"], ["last_name", "Last name"], ["email", "Email"],
   ["phone", "Phone"], ["company", "Company"], ["job_title", "Job title"],
@@ -56,12 +58,19 @@ export function createPanel({listId, onSaved, onDeleted, onClose}) {
   let lead = null;
   let openId = null;
   let controller = null;
+  // The workspace's lists for "Copy to list": read once an opening, not at each re-render.
+  let workspaceLists = null;
+  const lists = () => {
+    workspaceLists = workspaceLists || getAll("/lists").catch((err) => { workspaceLists = null; throw err; });
+    return workspaceLists;
+  };
 
   async function open(id) {
     if (controller) controller.abort();
     const mine = new AbortController();
     controller = mine;
     openId = id;
+    workspaceLists = null;
     el.hidden = false;
     document.body.classList.add("panel-open");
     el.replaceChildren(h("p", {class: "loading", role: "status"}, "Loading the lead…"));
@@ -113,9 +122,11 @@ export function createPanel({listId, onSaved, onDeleted, onClose}) {
       const fresh = await get(base(lead.id)).catch(() => null);
       if (fresh && lead && fresh.id === lead.id) { lead = fresh; onSaved(fresh); }
     }});
-    el.replaceChildren(head(leadName(lead)), verification(), statusAndTags(), form(activity),
-      followUps.el, activity.el);
+    const alsoIn = alsoInSection(listId, lead, {lists, onCopied: () => activity.reload()});
+    el.replaceChildren(head(leadName(lead)), verification(), statusAndTags(), alsoIn.el,
+      form(activity), followUps.el, activity.el);
     followUps.reload();
+    alsoIn.reload();
     // The panel is sticky: focusing it must not scroll the table away.
     el.querySelector(".panel-head h2").focus({preventScroll: true});
     activity.reload();
