@@ -159,6 +159,11 @@ export function formatNumber(n) {
   return n === null || n === undefined ? "—" : Number(n).toLocaleString("en-US");
 }
 
+/** "1 lead", "2 leads", "— leads" (unknown). */
+export function countOf(n, one, many) {
+  return `${formatNumber(n)} ${n === 1 ? one : many}`;
+}
+
 export function formatDate(iso) {
   if (!iso) return "—";
   const date = new Date(iso);

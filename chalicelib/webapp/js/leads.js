@@ -4,7 +4,7 @@
 // in the hash query (#/lists/<id>?q=acme&status=new&lead=<id>) so a reload
 // shows the same thing.
 import {get} from "./api.js";
-import {describeError, formatNumber, h, mount, routeGuard, spinner} from "./dom.js";
+import {countOf, describeError, formatNumber, h, mount, routeGuard, spinner} from "./dom.js";
 import {createBulkBar, exportCsv} from "./lead-bulk.js";
 import {addLeadDialog} from "./lead-add.js";
 import {createFilterBar, filtersFrom, sameFilters} from "./lead-filters.js";
@@ -45,7 +45,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
 
   // ---- header, search and filters ---------------------------------------
   const addButton = h("button", {type: "button", class: "primary"}, "Add lead");
-  const leadTotal = h("p", {class: "muted lead-total"}, `${formatNumber(list.lead_count)} leads`);
+  const leadTotal = h("p", {class: "muted lead-total"}, countOf(list.lead_count, "lead", "leads"));
   const title = h("h1", {}, list.name);
   // The known details may be a little old (a rename elsewhere): the fresh ones win.
   fresh.then((latest) => { title.textContent = latest.name; }, () => undefined);
@@ -250,7 +250,7 @@ export async function renderLeadTable(listId, query = new URLSearchParams()) {
     state.count = count;
     // Unfiltered, the count is the list's size: the header follows adds and deletes.
     if (!Object.keys(state.filters).length && count !== null) {
-      leadTotal.textContent = `${formatNumber(count)} leads`;
+      leadTotal.textContent = countOf(count, "lead", "leads");
     }
     renderCount();
     renderRows();
