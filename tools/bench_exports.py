@@ -56,7 +56,7 @@ def _lead_items(list_id: str, shards: int, start: int, count: int,
                 workspace: str) -> list[dict[str, Any]]:
     """Leads as the repository stores them (its own model conversion)."""
     # A private helper on purpose: the bench must write exactly the repository's items.
-    from chalicelib.adapters.dynamo_repository import _lead_to_model  # noqa: PLC0415
+    from chalicelib.adapters.dynamo_lead_items import lead_to_model  # noqa: PLC0415
     from chalicelib.domain.ids import new_id  # noqa: PLC0415
     from chalicelib.domain.lead import Lead  # noqa: PLC0415
 
@@ -70,7 +70,7 @@ def _lead_items(list_id: str, shards: int, start: int, count: int,
                     notes="Met at the expo" if i % 10 == 0 else None,
                     tags=("vip",) if i % 7 == 0 else (), status="new", email_status="valid",
                     custom_fields={"score": str(i % 100)} if i % 3 == 0 else {})
-        item: dict[str, Any] = _lead_to_model(lead, shards, workspace).serialize()
+        item: dict[str, Any] = lead_to_model(lead, shards, workspace).serialize()
         items.append(item)
     return items
 

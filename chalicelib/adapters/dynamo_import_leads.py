@@ -20,13 +20,13 @@ from chalicelib.adapters.dynamo_lead_index import (
     posting_puts,
     tally_updates,
 )
+from chalicelib.adapters.dynamo_lead_items import (
+    activity_model,
+    lead_from_model,
+    lead_to_model,
+)
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import LeadModel, claim_key, shard_pk
-from chalicelib.adapters.dynamo_repository import (
-    _activity_model,
-    _lead_from_model,
-    _lead_to_model,
-)
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_index import ShardTally, stepping_stones
@@ -54,7 +54,7 @@ def read_leads(client: Any, table: str, lst: LeadList,
         while request:
             response = client.batch_get_item(RequestItems=request)
             for item in response["Responses"].get(table, []):
-                lead = _lead_from_model(LeadModel.from_raw_data(item))
+                lead = lead_from_model(LeadModel.from_raw_data(item))
                 found[lead.id] = lead
             request = response.get("UnprocessedKeys") or {}
     return found
@@ -174,7 +174,7 @@ class ImportLeadWrites(LowLevelTable):
         # Its postings go in the same batches (puts are idempotent, so a
         # redelivered chunk writes them again harmlessly); its tallies are
         # counted with the chunk, exactly once (DynamoImports.finish_chunk).
-        self._batch_put([_lead_to_model(lead, lst.shards, lst.workspace).serialize()
+        self._batch_put([lead_to_model(lead, lst.shards, lst.workspace).serialize()
                          for lead in leads] + posting_puts(lst, leads))
 
     def get_leads(self, lst: LeadList, lead_ids: Sequence[str]) -> dict[str, Lead]:
@@ -220,7 +220,7 @@ class ImportLeadWrites(LowLevelTable):
                                       updated_at=stone.updated_at)
             items = [{"Put": {
                 "TableName": self._table,
-                "Item": _lead_to_model(step, lst.shards, lst.workspace).serialize(),
+                "Item": lead_to_model(step, lst.shards, lst.workspace).serialize(),
                 "ConditionExpression": "#v = :v", "ExpressionAttributeNames": {"#v": "version"},
                 "ExpressionAttributeValues": {":v": {"N": str(before.version)}}}},
                 *posting_ops(self._table, lst, before, step)]
@@ -244,12 +244,12 @@ class ImportLeadWrites(LowLevelTable):
             lead_puts[len(items)] = i
             items.append({"Put": {
                 "TableName": self._table,
-                "Item": _lead_to_model(update.after, lst.shards, lst.workspace).serialize(),
+                "Item": lead_to_model(update.after, lst.shards, lst.workspace).serialize(),
                 "ConditionExpression": "#v = :v",
                 "ExpressionAttributeNames": {"#v": "version"},
                 "ExpressionAttributeValues": {":v": {"N": str(update.before.version)}}}})
             items.append({"Put": {"TableName": self._table,
-                                  "Item": _activity_model(lst, update.activity).serialize()}})
+                                  "Item": activity_model(lst, update.activity).serialize()}})
             items.extend(posting_ops(self._table, lst, update.before, update.after))
             tally.add(shard_of(update.before.id, lst.shards), update.before, update.after)
         items.extend(tally_updates(self._table, lst.id, tally))

@@ -23,8 +23,8 @@ from typing import Any
 
 from chalicelib.adapters.dynamo_import_leads import ImportLeadWrites
 from chalicelib.adapters.dynamo_lead_index import pack, posting_ops, tally_updates
+from chalicelib.adapters.dynamo_lead_items import activity_model, lead_to_model
 from chalicelib.adapters.dynamo_models import claim_key
-from chalicelib.adapters.dynamo_repository import _activity_model, _lead_to_model
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
@@ -100,10 +100,10 @@ class DynamoLeadBatches(ImportLeadWrites):
                 "TableName": self._table, "ConditionExpression": "attribute_not_exists(pk)",
                 "Item": {"pk": {"S": claims[i][0]}, "sk": {"S": claims[i][1]},
                          "lead_id": {"S": lead.id}}}})
-            item = _lead_to_model(lead, lst.shards, lst.workspace).serialize()
+            item = lead_to_model(lead, lst.shards, lst.workspace).serialize()
             items.append({"Put": {"TableName": self._table, "Item": item}})
             items.append({"Put": {"TableName": self._table,
-                                  "Item": _activity_model(lst, activity).serialize()}})
+                                  "Item": activity_model(lst, activity).serialize()}})
             items.extend(posting_ops(self._table, lst, None, lead))
             tally.add(shard_of(lead.id, lst.shards), None, lead)
         items.extend(tally_updates(self._table, lst.id, tally))

@@ -18,9 +18,10 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from chalicelib.adapters.dynamo_lead_items import activity_model
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import claim_key, shard_pk
-from chalicelib.adapters.dynamo_repository import DynamoRepository, _activity_model
+from chalicelib.adapters.dynamo_repository import DynamoRepository
 from chalicelib.domain.activity import Activity
 from chalicelib.domain.activity_feed import FeedEntry
 from chalicelib.domain.follow_ups import PENDING, DueEntry, FollowUp
@@ -201,7 +202,7 @@ class DynamoOutreach(LowLevelTable):
                                 "ConditionExpression": "attribute_exists(pk)"}},
             {"Delete": {"TableName": self._table, "Key": dict(entry.key)}},
             {"Put": {"TableName": self._table,
-                     "Item": _activity_model(lst, activity).serialize()}},
+                     "Item": activity_model(lst, activity).serialize()}},
             {"Put": {"TableName": self._table,
                      "Item": self._feed_item(lst, activity, int(time.time()))}},
         ]

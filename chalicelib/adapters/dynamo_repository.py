@@ -20,6 +20,14 @@ from chalicelib.adapters.dynamo_lead_index import (
     posting_ops,
     tally_updates,
 )
+from chalicelib.adapters.dynamo_lead_items import (
+    activity_model,
+    claim_item,
+    key_of,
+    lead_from_model,
+    lead_to_model,
+    list_from_model,
+)
 from chalicelib.adapters.dynamo_low_level import LowLevelTable
 from chalicelib.adapters.dynamo_models import (
     COUNTER_SK,
@@ -30,7 +38,6 @@ from chalicelib.adapters.dynamo_models import (
     LeadModel,
     ListModel,
     _Table,
-    activity_sk,
     claim_key,
     json_dict,
     lead_sk,
@@ -43,127 +50,8 @@ from chalicelib.domain.custom_index import FilterableField
 from chalicelib.domain.errors import Conflict, DuplicateLead
 from chalicelib.domain.ids import fingerprint, shard_of
 from chalicelib.domain.lead import Lead
-from chalicelib.domain.lead_index import index_attributes, stepping_stones
+from chalicelib.domain.lead_index import stepping_stones
 from chalicelib.domain.lead_list import LeadList
-from chalicelib.domain.people import person_attributes
-
-
-def _lead_to_model(lead: Lead, shards: int, workspace: str) -> LeadModel:
-    """The lead item; `workspace` keys its people-index attributes (domain/people.py)."""
-    shard = shard_of(lead.id, shards)
-    return LeadModel(
-        shard_pk(lead.list_id, shard),
-        lead_sk(lead.id),
-        lead_id=lead.id,
-        list_id=lead.list_id,
-        first_name=lead.first_name,
-        last_name=lead.last_name,
-        email=lead.email,
-        emails=list(lead.emails) or None,
-        phone=lead.phone,
-        phone_extension=lead.phone_extension,
-        phones=list(lead.phones) or None,
-        company=lead.company,
-        job_title=lead.job_title,
-        linkedin_url=lead.linkedin_url,
-        location=lead.location,
-        notes=lead.notes,
-        tags=list(lead.tags) or None,
-        custom_fields=dict(lead.custom_fields) or None,
-        status=lead.status,
-        email_status=lead.email_status,
-        email_status_reason=lead.email_status_reason,
-        email_checked_at=lead.email_checked_at,
-        created_at=lead.created_at,
-        updated_at=lead.updated_at,
-        version=lead.version,
-        source=dict(lead.source) if lead.source else None,
-        import_mark=lead.import_mark,
-        last_activity_at=lead.last_activity_at,
-        campaigns=dict(lead.campaigns) or None,
-        next_follow_up_at=lead.next_follow_up_at,
-        **_index_kwargs(lead, shard, workspace),
-    )
-
-
-def _index_kwargs(lead: Lead, shard: int, workspace: str) -> dict[str, Any]:
-    return {**index_attributes(lead, shard), **person_attributes(workspace, lead)}
-
-
-def _strings(values: Any) -> tuple[str, ...]:
-    return tuple(str(v) for v in values or ())
-
-
-def _lead_from_model(m: LeadModel) -> Lead:
-    return Lead(
-        id=m.lead_id,
-        list_id=m.list_id,
-        first_name=m.first_name,
-        last_name=m.last_name,
-        email=m.email,
-        emails=_strings(m.emails),
-        phone=m.phone,
-        phone_extension=m.phone_extension,
-        phones=_strings(m.phones),
-        company=m.company,
-        job_title=m.job_title,
-        linkedin_url=m.linkedin_url,
-        location=m.location,
-        notes=m.notes,
-        tags=_strings(m.tags),
-        custom_fields=json_dict(m.custom_fields),
-        status=m.status,
-        email_status=m.email_status,
-        email_status_reason=m.email_status_reason,
-        email_checked_at=m.email_checked_at,
-        created_at=m.created_at,
-        updated_at=m.updated_at,
-        version=int(m.version or 0),
-        source=m.source or None,
-        import_mark=m.import_mark,
-        last_activity_at=m.last_activity_at,
-        campaigns=json_dict(m.campaigns),
-        next_follow_up_at=m.next_follow_up_at,
-    )
-
-
-def _list_from_model(m: ListModel) -> LeadList:
-    return LeadList(
-        id=m.list_id,
-        workspace=m.workspace,
-        name=m.name,
-        identity=m.identity,
-        default_region=m.default_region,
-        shards=int(m.shards),
-        created_at=m.created_at,
-        updated_at=m.updated_at,
-        copy_status=m.copy_status,
-        filterable_fields=tuple(FilterableField.from_record(f)
-                                for f in (m.filterable or {}).get("fields", [])),
-        next_generation=int((m.filterable or {}).get("next", 1)),
-        field_history=tuple(str(h) for h in (m.filterable or {}).get("history", [])),
-    )
-
-
-def _activity_model(lst: LeadList, activity: Activity) -> ActivityModel:
-    return ActivityModel(
-        shard_pk(lst.id, shard_of(activity.lead_id, lst.shards)),
-        activity_sk(activity.lead_id, activity.id),
-        activity_id=activity.id,
-        lead_id=activity.lead_id,
-        type=activity.type,
-        at=activity.at,
-        data=activity.data or None,
-    )
-
-
-def _claim(lst: LeadList, identity_value: str, lead_id: str) -> ClaimModel:
-    pk, sk = claim_key(lst.id, fingerprint(identity_value))
-    return ClaimModel(pk, sk, lead_id=lead_id)
-
-
-def _key_of(model: _Table) -> dict[str, Any]:
-    return {"pk": {"S": model.pk}, "sk": {"S": model.sk}}
 
 
 class TransactionFailed(RuntimeError):
@@ -192,7 +80,7 @@ class DynamoRepository(LowLevelTable):
     def get_list(self, workspace: str, list_id: str) -> LeadList | None:
         pk, sk = list_key(workspace, list_id)
         try:
-            return _list_from_model(ListModel.get(pk, sk, consistent_read=True))
+            return list_from_model(ListModel.get(pk, sk, consistent_read=True))
         except DoesNotExist:
             return None
 
@@ -202,7 +90,7 @@ class DynamoRepository(LowLevelTable):
         last_key = {"pk": {"S": pk}, "sk": {"S": after_sk}} if after_sk else None
         result = ListModel.query(pk, ListModel.sk.startswith("LIST#"), limit=limit,
                                  last_evaluated_key=last_key)
-        items = [_list_from_model(m) for m in result]
+        items = [list_from_model(m) for m in result]
         last = result.last_evaluated_key
         return items, (last["sk"]["S"] if last else None)
 
@@ -231,15 +119,15 @@ class DynamoRepository(LowLevelTable):
         identity_value = lead.identity_value(lst.identity)
         if identity_value is None:  # guarded by the service; a bug if it happens
             raise ValueError("lead has no identity value")
-        claim = _claim(lst, identity_value, lead.id)
+        claim = claim_item(lst, identity_value, lead.id)
         items: list[dict[str, Any]] = [
             {"Put": {"TableName": self._table, "Item": claim.serialize(),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Put": {"TableName": self._table,
-                     "Item": _lead_to_model(lead, lst.shards, lst.workspace).serialize(),
+                     "Item": lead_to_model(lead, lst.shards, lst.workspace).serialize(),
                      "ConditionExpression": "attribute_not_exists(pk)"}},
             {"Put": {"TableName": self._table,
-                     "Item": _activity_model(lst, activity).serialize()}},
+                     "Item": activity_model(lst, activity).serialize()}},
             *posting_ops(self._table, lst, None, lead),
             *tally_updates(self._table, lst.id, lead_tally(lst, None, lead)),
         ]
@@ -263,7 +151,7 @@ class DynamoRepository(LowLevelTable):
                                   lead_sk(lead_id), consistent_read=True)
         except DoesNotExist:
             return None
-        return _lead_from_model(model)
+        return lead_from_model(model)
 
     def update_lead(self, lst: LeadList, before: Lead, after: Lead,
                     activities: list[Activity],
@@ -285,20 +173,20 @@ class DynamoRepository(LowLevelTable):
         items: list[dict[str, Any]] = []
         if new_id != old_id and new_id is not None:
             items.append({"Put": {"TableName": self._table,
-                                  "Item": _claim(lst, new_id, saved.id).serialize(),
+                                  "Item": claim_item(lst, new_id, saved.id).serialize(),
                                   "ConditionExpression": "attribute_not_exists(pk)"}})
         items.append({"Put": {"TableName": self._table,
-                              "Item": _lead_to_model(saved, lst.shards, lst.workspace).serialize(),
+                              "Item": lead_to_model(saved, lst.shards, lst.workspace).serialize(),
                               "ConditionExpression": "#v = :v",
                               "ExpressionAttributeNames": {"#v": "version"},
                               "ExpressionAttributeValues": {":v": {"N": str(before.version)}}}})
         if new_id != old_id and old_id is not None:
             items.append({"Delete": {"TableName": self._table,
-                                     "Key": _key_of(_claim(lst, old_id, saved.id)),
+                                     "Key": key_of(claim_item(lst, old_id, saved.id)),
                                      "ConditionExpression": "lead_id = :me",
                                      "ExpressionAttributeValues": {":me": {"S": saved.id}}}})
         items.extend({"Put": {"TableName": self._table,
-                              "Item": _activity_model(lst, a).serialize()}} for a in activities)
+                              "Item": activity_model(lst, a).serialize()}} for a in activities)
         items.extend(posting_ops(self._table, lst, before, saved))
         items.extend(tally_updates(self._table, lst.id, lead_tally(lst, before, saved)))
         items.extend(extra)
@@ -306,7 +194,7 @@ class DynamoRepository(LowLevelTable):
         if failed is None:
             return saved
         if new_id != old_id and new_id is not None:
-            holder = self._claim_holder(_claim(lst, new_id, saved.id))
+            holder = self._claim_holder(claim_item(lst, new_id, saved.id))
             if holder not in (None, saved.id):
                 raise DuplicateLead(holder or "", lst.identity)
         if failed:  # a condition failed: the lead (or a claim) changed meanwhile
@@ -324,13 +212,13 @@ class DynamoRepository(LowLevelTable):
         identity_value = lead.identity_value(lst.identity)
         items: list[dict[str, Any]] = [
             {"Delete": {"TableName": self._table,
-                        "Key": _key_of(_lead_to_model(lead, lst.shards, lst.workspace)),
+                        "Key": key_of(lead_to_model(lead, lst.shards, lst.workspace)),
                         "ConditionExpression": "#v = :v",
                         "ExpressionAttributeNames": {"#v": "version"},
                         "ExpressionAttributeValues": {":v": {"N": str(lead.version)}}}}]
         if identity_value is not None:
             items.append({"Delete": {"TableName": self._table,
-                                     "Key": _key_of(_claim(lst, identity_value, lead.id)),
+                                     "Key": key_of(claim_item(lst, identity_value, lead.id)),
                                      "ConditionExpression": "lead_id = :me",
                                      "ExpressionAttributeValues": {":me": {"S": lead.id}}}})
         items.extend(posting_ops(self._table, lst, lead, None))
@@ -352,11 +240,11 @@ class DynamoRepository(LowLevelTable):
             last_key = {"pk": {"S": pk}, "sk": {"S": after}} if after else None
             for model in LeadModel.query(pk, LeadModel.sk.startswith(LEAD_SK_PREFIX),
                                          last_evaluated_key=last_key, page_size=page_size):
-                yield _lead_from_model(model), LeadPosition(shard, model.sk)
+                yield lead_from_model(model), LeadPosition(shard, model.sk)
 
     # --- activity -----------------------------------------------------------
     def add_activity(self, lst: LeadList, activity: Activity) -> None:
-        _activity_model(lst, activity).save()
+        activity_model(lst, activity).save()
 
     def query_activity(self, lst: LeadList, lead_id: str, limit: int,
                        after_sk: str | None) -> tuple[list[Activity], str | None]:
@@ -398,7 +286,7 @@ class DynamoRepository(LowLevelTable):
                 if value:
                     keys.append(claim_key(list_id, fingerprint(value)))
                 # Postings live under their own keys: found from the lead.
-                keys.extend(posting_keys(_lead_from_model(model), shard, fields))
+                keys.extend(posting_keys(lead_from_model(model), shard, fields))
         with _Table.batch_write() as batch:
             for item_pk, item_sk in keys:
                 batch.delete(_Table(item_pk, item_sk))

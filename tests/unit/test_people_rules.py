@@ -104,4 +104,4 @@ def test_an_erasure_record_holds_no_personal_data():
     assert set(done.to_api()) == {"id", "kind", "requested_at", "requested_by", "status",
                                   "finished_at", "leads_deleted", "lists_touched",
                                   "report_rows_removed", "import_copies_removed",
-                                  "exports_removed"}
+                                  "exports_removed", "deliveries_redacted"}
