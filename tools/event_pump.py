@@ -23,25 +23,15 @@ Run `python -m tools.event_pump` to pump for the top-level `app.py`.
 
 from __future__ import annotations
 
-import base64
-import importlib
-import json
 import logging
-import os
-import signal
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from types import FrameType
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from chalice.app import (
     Chalice,
@@ -53,6 +43,7 @@ from chalice.app import (
 from chalice.local import LambdaContext
 
 from chalicelib.domain.schedules import Step, parse_schedule
+from tools.lambda_events import batch_item_failures, scheduled_event, sqs_record
 
 # A fixed name: under `python -m` __name__ would be "__main__".
 log = logging.getLogger("tools.event_pump")
@@ -66,7 +57,6 @@ MAX_RECEIVE_BATCH = 10  # ReceiveMessage's own limit, whatever batch_size says.
 # so that get_remaining_time_in_millis() behaves like in AWS.
 DEFAULT_FUNCTION_TIMEOUT_SECONDS = 60
 DEFAULT_MEMORY_MB = 128
-FAKE_ACCOUNT_ID = "123456789012"  # moto's default account
 
 
 class EventPump:
@@ -251,7 +241,8 @@ class EventPump:
         messages: list[dict[str, Any]] = response.get("Messages", [])
         if not messages:
             return 0
-        event = {"Records": [self._record(source, message) for message in messages]}
+        event = {"Records": [sqs_record(message, source.arn, self._region)
+                              for message in messages]}
         failed_ids = self._invoke_sqs(source, event)
         self._delete(source, url, [m for m in messages if m["MessageId"] not in failed_ids])
         return len(messages)
@@ -270,26 +261,6 @@ class EventPump:
         source.url = url
         return url
 
-    def _record(self, source: _SqsSource, message: dict[str, Any]) -> dict[str, Any]:
-        """One record of a Lambda SQS event, with the keys and casing AWS uses."""
-        record: dict[str, Any] = {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message.get("Body", ""),
-            "attributes": dict(message.get("Attributes", {})),
-            "messageAttributes": {
-                name: _lambda_message_attribute(value)
-                for name, value in message.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": message.get("MD5OfBody", ""),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": source.arn,
-            "awsRegion": self._region,
-        }
-        if "MD5OfMessageAttributes" in message:
-            record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-        return record
-
     def _invoke_sqs(self, source: _SqsSource, event: dict[str, Any]) -> set[str]:
         """Call the handler; return the ids of the messages that must stay."""
         batch_ids = {record["messageId"] for record in event["Records"]}
@@ -304,7 +275,7 @@ class EventPump:
                 source.queue_name,
             )
             return batch_ids
-        failed = _batch_item_failures(result, batch_ids)
+        failed = batch_item_failures(result, batch_ids)
         if failed is None:
             log.error(
                 "handler %s returned an invalid batchItemFailures %r; "
@@ -353,17 +324,7 @@ class EventPump:
     # -- schedules ------------------------------------------------------------
 
     def _invoke_schedule(self, schedule: _Schedule, scheduled_for: datetime) -> None:
-        event = {
-            "version": "0",
-            "id": str(uuid.uuid4()),
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": FAKE_ACCOUNT_ID,
-            "time": scheduled_for.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "region": self._region,
-            "resources": [f"arn:aws:events:{self._region}:{FAKE_ACCOUNT_ID}:rule/{schedule.name}"],
-            "detail": {},
-        }
+        event = scheduled_event(schedule.name, self._region, scheduled_for)
         try:
             schedule.handler(event, self._context(schedule.name))
         except Exception:
@@ -410,48 +371,6 @@ def _queue_name(config: SQSEventConfig) -> str:
     return str(config.queue_arn).rsplit(":", 1)[-1]
 
 
-def _lambda_message_attribute(value: dict[str, Any]) -> dict[str, Any]:
-    """SQS API attribute → the camelCase shape Lambda puts in SQS records.
-
-    Binary values are base64 text in Lambda events (JSON has no bytes)."""
-    converted: dict[str, Any] = {
-        "stringListValues": list(value.get("StringListValues", [])),
-        "binaryListValues": [_b64(v) for v in value.get("BinaryListValues", [])],
-        "dataType": value.get("DataType", "String"),
-    }
-    if "StringValue" in value:
-        converted["stringValue"] = value["StringValue"]
-    if "BinaryValue" in value:
-        converted["binaryValue"] = _b64(value["BinaryValue"])
-    return converted
-
-
-def _b64(raw: bytes | str) -> str:
-    data = raw.encode() if isinstance(raw, str) else raw
-    return base64.b64encode(data).decode("ascii")
-
-
-def _batch_item_failures(result: object, batch_ids: set[str]) -> set[str] | None:
-    """Ids to keep per Lambda's ReportBatchItemFailures rules; None = invalid.
-
-    Success: None, {}, no/None/empty batchItemFailures. Invalid (whole batch
-    fails): an item without a non-empty itemIdentifier from this batch."""
-    if not isinstance(result, dict):
-        return set()
-    failures = result.get("batchItemFailures")
-    if not failures:
-        return set()
-    if not isinstance(failures, list):
-        return None
-    ids: set[str] = set()
-    for item in failures:
-        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
-        if not isinstance(identifier, str) or identifier not in batch_ids:
-            return None
-        ids.add(identifier)
-    return ids
-
-
 def quiet_aws_sdk_logs() -> None:
     """botocore/pynamodb log every client creation at INFO; locally that is noise."""
     for name in ("botocore", "boto3", "pynamodb"):
@@ -462,59 +381,8 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-# -- entry point -----------------------------------------------------------------
-
-
-def _write_stats_until(stop: threading.Event, path: str) -> None:
-    """Dump the DynamoDB meter to `path` every second (for `make bench`)."""
-    from tools import dynamo_meter  # noqa: PLC0415
-
-    def loop() -> None:
-        while not stop.wait(1.0):
-            Path(path).write_text(json.dumps(dynamo_meter.snapshot()))
-
-    threading.Thread(target=loop, name="stats", daemon=True).start()
-
-
-def main() -> int:
-    """Pump for `app.py`'s `app` against AWS_ENDPOINT_URL until SIGINT/SIGTERM."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s [events] %(name)s: %(message)s"
-    )
-    quiet_aws_sdk_logs()
-    stats_file = os.environ.get("LEADPIPE_STATS_FILE")
-    if stats_file:
-        # Before any boto3/botocore session exists: sessions copy the
-        # built-in handlers when they are created.
-        from tools import dynamo_meter  # noqa: PLC0415
-
-        dynamo_meter.install()
-    app = importlib.import_module("app").app
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-        region_name=os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        # One client for every poller thread (queues x concurrency): a pool
-        # smaller than that drops connections and logs each time.
-        config=Config(max_pool_connections=64),
-    )
-    stop = threading.Event()
-
-    def request_stop(signum: int, frame: FrameType | None) -> None:
-        del frame
-        log.info("event pump: signal %d received, stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    if stats_file:
-        _write_stats_until(stop, stats_file)
-    # Pollers per queue: Lambda runs many invocations at once; here two keep
-    # the worker busy while the embedded AWS answers the other.
-    concurrency = int(os.environ.get("LEADPIPE_PUMP_CONCURRENCY", "2"))
-    EventPump(app, sqs).run_forever(stop, concurrency=concurrency)
-    return 0
-
-
 if __name__ == "__main__":
+    # `python -m tools.event_pump`: the entry point lives beside it.
+    from tools.event_pump_main import main
+
     sys.exit(main())
