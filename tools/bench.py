@@ -22,6 +22,10 @@
 6. Webhook fan-out (tools/bench_webhooks.py, issue 14): 10,000 deliveries to a
    loopback receiver through the local stack's queue and worker, deliveries/s
    and p99 delay from event to delivery, beside bare POSTs from one client.
+7. Events in (tools/bench_events.py, issue 14): 10,000 outreach events through
+   POST /events (500 a request), events/s and DynamoDB requests and write units
+   per event at the API's client, then the same events again (duplicates),
+   beside single-lead PATCHes of the same status changes.
 
 Machines here are noisy: read the ratios. Figures print as a table.
 """
@@ -284,6 +288,8 @@ def main() -> None:
     parser.add_argument("--webapp-leads", type=int, default=100_000)
     parser.add_argument("--skip-webhooks", action="store_true")
     parser.add_argument("--webhook-deliveries", type=int, default=10_000)
+    parser.add_argument("--skip-events", action="store_true")
+    parser.add_argument("--events", type=int, default=10_000)
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     results: list[tuple[str, str, str, str]] = []
@@ -406,6 +412,11 @@ def main() -> None:
         from tools.bench_webhooks import run as webhook_rows  # noqa: PLC0415
 
         results += webhook_rows(args.webhook_deliveries)
+
+    if not args.skip_events:  # issue 14: events in (tools/bench_events.py)
+        from tools.bench_events import run as event_rows  # noqa: PLC0415
+
+        results += event_rows(args.events)
 
     print()
     print(f"make bench, {time.strftime('%Y-%m-%d')}")

@@ -12,17 +12,25 @@ request handler is kept, with three changes:
   decoded (`%40`, `+`) and passed through `mask_pii`, so a search for
   `victim%40example.com` or `415+555+0134` never lands in a terminal or a log
   file in clear.
+
+Benches only: with `LEADPIPE_API_STATS_FILE` set, the API counts its own
+DynamoDB requests and write units (tools/dynamo_meter.py) and writes the
+counts to that file twice a second (tools/bench_events.py reads them). Unset,
+nothing is installed.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import re
 import signal
 import sys
 import threading
+import time
+from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
 
@@ -106,11 +114,31 @@ def make_local_server(app: Chalice, config: Config, host: str, port: int) -> Loc
                           server_cls=ThreadedHTTPServer)
 
 
+def meter_to_file(path: Path, *, every: float = 0.5) -> None:
+    """Count this process's DynamoDB calls from now on and write the counts to
+    `path` every `every` seconds (replaced whole: a reader never sees half)."""
+    from tools import dynamo_meter  # noqa: PLC0415
+
+    dynamo_meter.install()  # before any boto3 session: sessions copy the handlers
+    partial = path.with_name(path.name + ".part")
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            partial.write_text(json.dumps(dynamo_meter.snapshot()))
+            os.replace(partial, path)
+
+    threading.Thread(target=loop, name="dynamo-meter", daemon=True).start()
+
+
 def serve_api(host: str, port: int) -> int:
     """Serve app.py's Chalice app with chalice's local (multithreaded) server."""
     # chalice's own `chalice local` logs like this (handlers' output, no prefix).
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
     quiet_aws_sdk_logs()
+    stats_file = os.environ.get("LEADPIPE_API_STATS_FILE")
+    if stats_file:
+        meter_to_file(Path(stats_file))
     # Imported only here: app.py builds its services at import time from the
     # environment the stack set.
     app = importlib.import_module("app").app
