@@ -217,6 +217,7 @@ def build_services(settings: Settings) -> Services:
         browser_origins=tuple(files.browser_origins()),
         # 500 events take longer than one lead edit: most of API Gateway's 29 s.
         events=EventService(repo, outreach, budget_seconds=max(budget, 20.0),
+                            leads=lead_batch_store,
                             outbox=status_outbox, announce=announce,
                             people=PersonSuppression(suppressions, people)),
         suppressions=suppressions, people=people, erasures=erasures,

@@ -8,6 +8,7 @@ use, never at import time.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 from chalicelib.config import get_settings
 
 BATCH_WRITE_ITEMS = 25  # BatchWriteItem's limit
+BATCH_GET_ITEMS = 100  # BatchGetItem's limit
 
 
 class LowLevelTable:
@@ -48,6 +50,28 @@ class LowLevelTable:
             reasons = exc.response.get("CancellationReasons") or []
             return {i for i, r in enumerate(reasons) if r.get("Code") == "ConditionalCheckFailed"}
         return None
+
+    def _batch_get(self, keys: list[dict[str, Any]], projection: str | None = None,
+                   names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+        """Items by key, 100 a request, strongly consistent; missing ones are left out."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), BATCH_GET_ITEMS):
+            request: dict[str, Any] = {"Keys": keys[start:start + BATCH_GET_ITEMS],
+                                       "ConsistentRead": True}
+            if projection:
+                request["ProjectionExpression"] = projection
+            if names:
+                request["ExpressionAttributeNames"] = dict(names)
+            pending: dict[str, Any] = {self._table: request}
+            delay = 0.05
+            while pending:
+                response = self.client.batch_get_item(RequestItems=pending)
+                found.extend(response["Responses"].get(self._table, []))
+                pending = response.get("UnprocessedKeys") or {}
+                if pending:  # throttled: back off as AWS advises
+                    time.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+        return found
 
     def _batch_put(self, items: list[dict[str, Any]]) -> None:
         """Put items 25 a request, retrying what DynamoDB left unprocessed."""

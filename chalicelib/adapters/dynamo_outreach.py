@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from chalicelib.adapters.dynamo_lead_items import activity_model
@@ -90,6 +90,20 @@ class DynamoOutreach(LowLevelTable):
         item = self.client.get_item(TableName=self._table, Key={"pk": _s(pk), "sk": _s(sk)},
                                     ConsistentRead=True).get("Item")
         return str(item["lead_id"]["S"]) if item else None
+
+    def claim_holders(self, lst: LeadList, identity_values: Collection[str]) -> dict[str, str]:
+        """The lead holding each value's claim (BatchGetItem); values unclaimed are left out."""
+        by_key = {claim_key(lst.id, fingerprint(v)): v for v in set(identity_values)}
+        items = self._batch_get([{"pk": _s(pk), "sk": _s(sk)} for pk, sk in by_key],
+                                projection="pk, sk, lead_id")
+        return {by_key[(i["pk"]["S"], i["sk"]["S"])]: str(i["lead_id"]["S"]) for i in items}
+
+    def events_seen(self, workspace: str, event_ids: Collection[str]) -> dict[str, str]:
+        """The lead each already recorded event is on (BatchGetItem of the markers)."""
+        by_pk = {event_marker_key(workspace, e)["pk"]["S"]: e for e in set(event_ids)}
+        items = self._batch_get([event_marker_key(workspace, e) for e in by_pk.values()],
+                                projection="pk, lead_id")
+        return {by_pk[i["pk"]["S"]]: str(i["lead_id"]["S"]) for i in items}
 
     def event_seen(self, workspace: str, event_id: str) -> bool:
         return "Item" in self.client.get_item(TableName=self._table,

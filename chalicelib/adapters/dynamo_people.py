@@ -32,7 +32,6 @@ from chalicelib.domain.suppression import Suppression
 from chalicelib.resources import STACK
 
 _INDEX_OF = {i.partition_key: i.name for i in STACK.table.indexes}
-BATCH_GET = 100
 
 
 def _s(value: str) -> dict[str, str]:
@@ -152,15 +151,6 @@ class DynamoPeople(LowLevelTable):
         ])
 
     def find(self, workspace: str, hashes: Collection[str]) -> dict[str, Suppression]:
-        found: dict[str, Suppression] = {}
-        wanted = sorted(set(hashes))
-        for start in range(0, len(wanted), BATCH_GET):
-            keys = [entry_key(workspace, h) for h in wanted[start:start + BATCH_GET]]
-            pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
-            while pending:
-                response = self.client.batch_get_item(RequestItems=pending)
-                for item in response["Responses"].get(self._table, []):
-                    entry = _entry(item)
-                    found[entry.hash] = entry
-                pending = response.get("UnprocessedKeys") or {}
-        return found
+        entries = [_entry(item) for item in
+                   self._batch_get([entry_key(workspace, h) for h in sorted(set(hashes))])]
+        return {entry.hash: entry for entry in entries}

@@ -34,7 +34,6 @@ from chalicelib.domain.lead_index import ShardTally, gsi_value
 from chalicelib.domain.statuses import VERDICT_STATUSES
 from chalicelib.domain.verification import LeadSnapshot, VerdictUpdate
 
-BATCH_GET_KEYS = 100
 TRANSACTION_ITEMS = 100  # TransactWriteItems' limit
 # Gone verdicts linger a day past freshness (TTL clean-up), markers as long as
 # SQS could redeliver a message (14 days at most).
@@ -57,21 +56,6 @@ def _is_conditional_failure(exc: ClientError) -> bool:
 
 
 class DynamoVerification(LowLevelTable):
-    def _batch_get(self, keys: list[dict[str, Any]], projection: str,
-                   names: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for start in range(0, len(keys), BATCH_GET_KEYS):
-            spec: dict[str, Any] = {"Keys": keys[start:start + BATCH_GET_KEYS],
-                                    "ConsistentRead": True, "ProjectionExpression": projection}
-            if names:
-                spec["ExpressionAttributeNames"] = dict(names)
-            request: dict[str, Any] = {self._table: spec}
-            while request:
-                response = self.client.batch_get_item(RequestItems=request)
-                items.extend(response["Responses"].get(self._table, []))
-                request = response.get("UnprocessedKeys") or {}
-        return items
-
     # --- domain verdicts ----------------------------------------------------------
     def get_many(self, domains: Collection[str]) -> dict[str, DomainVerdict]:
         items = self._batch_get([domain_key(d) for d in domains],

@@ -34,7 +34,7 @@ from chalicelib.domain.lead import Lead, parse_lead_fields
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.lead_announcements import LeadAnnouncer
 from chalicelib.services.person_suppression import SPREAD, PersonSuppression
-from chalicelib.services.ports import OutreachStore, Repository
+from chalicelib.services.ports import LeadBatchStore, OutreachStore, Repository
 from chalicelib.services.status_outbox import StatusOutbox
 
 logger = logging.getLogger("leadpipe.events")
@@ -95,10 +95,12 @@ class _Pending:
 
 class EventService:
     def __init__(self, repo: Repository, store: OutreachStore, *, budget_seconds: float,
+                 leads: LeadBatchStore | None = None,
                  outbox: StatusOutbox | None = None,
                  announce: LeadAnnouncer | None = None,
                  people: PersonSuppression | None = None) -> None:
         self._repo = repo
+        self._leads = leads  # BatchGetItem of a batch's leads (_prefetch)
         # `unsubscribed` / `bounced`: the person is suppressed and every lead of
         # theirs in the workspace takes the status (services/person_suppression.py).
         self._people = people
@@ -115,25 +117,36 @@ class EventService:
         deadline = time.monotonic() + self._budget
         now = datetime.now(UTC)
         results: dict[int, EventResult] = {}
+        parsed: list[tuple[int, OutreachEvent]] = []
+        for index, raw in enumerate(raw_events):
+            try:
+                parsed.append((index, parse_event(raw, now=now)))
+            except ValidationFailed as exc:
+                results[index] = EventResult(index, event_id_of(raw), "invalid",
+                                             reasons=tuple(exc.errors))
+        cache = _Cache()
+        seen = self._prefetch(workspace, parsed, cache)
         groups: dict[tuple[str, str], list[_Pending]] = {}
         leads: dict[tuple[str, str], tuple[LeadList, Lead]] = {}
-        cache = _Cache()
         batch_ids: set[str] = set()
-        for index, raw in enumerate(raw_events):
-            event_id = event_id_of(raw)
+        for index, event in parsed:
+            if event.id in seen and event.type not in SPREAD:
+                # Recorded before: nothing to write. (A resent unsubscribe or bounce
+                # goes on: it spreads again, see _spread.)
+                results[index] = EventResult(index, event.id, "duplicate", seen[event.id])
+                continue
             try:
-                event = parse_event(raw, now=now)
                 lst, lead = self._resolve(workspace, event.lead, cache)
             except ValidationFailed as exc:
-                results[index] = EventResult(index, event_id, "invalid",
+                results[index] = EventResult(index, event.id, "invalid",
                                              reasons=tuple(exc.errors))
                 continue
             except _UnknownLead:
-                results[index] = EventResult(index, event_id, "unknown_lead")
+                results[index] = EventResult(index, event.id, "unknown_lead")
                 continue
             except Exception:  # a throttle, a bug: this event only; the engine may resend
-                logger.exception("event %d (%r) failed", index, event_id)
-                results[index] = _failed(index, event_id, "try_again")
+                logger.exception("event %d (%r) failed", index, event.id)
+                results[index] = _failed(index, event.id, "try_again")
                 continue
             if event.id in batch_ids:  # the same id twice in one batch: the first counts
                 results[index] = EventResult(index, event.id, "duplicate", lead.id)
@@ -199,6 +212,40 @@ class EventService:
             raise _UnknownLead
         return lst
 
+    def _prefetch(self, workspace: str, parsed: list[tuple[int, OutreachEvent]],
+                  cache: _Cache) -> dict[str, str]:
+        """Read together what resolving the events one by one would read one at a
+        time: the markers of events recorded before (event id → lead id, returned),
+        the lists, the identity claims and the leads (BatchGetItem, 100 keys a call).
+        A lead named by id alone keeps its lead-index Query in _resolve."""
+        seen = self._store.events_seen(workspace, [e.id for _, e in parsed]) if parsed else {}
+        claims: dict[str, set[str]] = {}
+        wanted: dict[str, set[str]] = {}
+        for _, event in parsed:
+            ref = event.lead
+            if (event.id in seen and event.type not in SPREAD) or ref.list_id is None:
+                continue
+            try:
+                lst = self._list(workspace, ref.list_id, cache)
+                if ref.lead_id is not None:
+                    wanted.setdefault(lst.id, set()).add(ref.lead_id)
+                elif ref.field == lst.identity:
+                    value = _identity_value(lst, ref)
+                    if value:
+                        claims.setdefault(lst.id, set()).add(value)
+            except (_UnknownLead, ValidationFailed):
+                continue  # _resolve says so for that event
+        for list_id, values in claims.items():
+            holders = self._store.claim_holders(_known(cache, list_id), values)
+            cache.holders.update(((list_id, v), holders.get(v)) for v in values)
+            wanted.setdefault(list_id, set()).update(holders.values())
+        if self._leads is not None:
+            for list_id, named in wanted.items():
+                ids = sorted(i for i in named if i.startswith("ld_") and len(i) <= 64)
+                found = self._leads.get_leads(_known(cache, list_id), ids)
+                cache.leads.update(((list_id, i), found.get(i)) for i in ids)
+        return seen
+
     def _resolve(self, workspace: str, ref: LeadRef, cache: _Cache) -> tuple[LeadList, Lead]:
         lead_id = ref.lead_id
         if lead_id is not None:
@@ -214,17 +261,7 @@ class EventService:
             lst = self._list(workspace, list_id, cache)
         else:
             lst = self._list(workspace, str(ref.list_id), cache)
-            if ref.field != lst.identity:
-                raise ValidationFailed([FieldError(
-                    f"lead.{ref.field}", "not_list_identity",
-                    f"this list's leads are found by {lst.identity}")])
-            try:
-                value = parse_lead_fields({ref.field: ref.value},
-                                          default_region=lst.default_region,
-                                          partial=True)[ref.field]
-            except ValidationFailed as exc:
-                raise ValidationFailed([FieldError(f"lead.{e.field}", e.code, e.message)
-                                        for e in exc.errors]) from exc
+            value = _identity_value(lst, ref)
             if value and (lst.id, value) not in cache.holders:
                 cache.holders[(lst.id, value)] = self._store.claim_holder(lst, value)
             lead_id = cache.holders.get((lst.id, value)) if value else None
@@ -306,6 +343,28 @@ class _Cache:
     list_of: dict[str, str | None] = field(default_factory=dict)
     holders: dict[tuple[str, str], str | None] = field(default_factory=dict)
     leads: dict[tuple[str, str], Lead | None] = field(default_factory=dict)
+
+
+def _identity_value(lst: LeadList, ref: LeadRef) -> str | None:
+    """The list's identity value an event names its lead by, normalised as the
+    claim was (ValidationFailed when it names another field or a bad value)."""
+    if ref.field != lst.identity:
+        raise ValidationFailed([FieldError(
+            f"lead.{ref.field}", "not_list_identity",
+            f"this list's leads are found by {lst.identity}")])
+    try:
+        value = parse_lead_fields({ref.field: ref.value}, default_region=lst.default_region,
+                                  partial=True)[ref.field]
+    except ValidationFailed as exc:
+        raise ValidationFailed([FieldError(f"lead.{e.field}", e.code, e.message)
+                                for e in exc.errors]) from exc
+    return str(value) if value else None
+
+
+def _known(cache: _Cache, list_id: str) -> LeadList:
+    lst = cache.lists[list_id]
+    assert lst is not None  # only lists found are prefetched
+    return lst
 
 
 def _failed(index: int, event_id: str | None, code: str) -> EventResult:

@@ -112,6 +112,12 @@ def test_a_batch_sent_twice_is_stored_once(api: Api) -> None:
     again = _post(api, events)
     assert [r["result"] for r in again] == ["duplicate"] * len(events)
     assert [r["id"] for r in again] == [e["id"] for e in events]
+    assert {r["lead_id"] for r in again} == {lead["id"]}  # from the events' markers
+    # AND an id recorded already stays the first lead's, whatever lead it names now
+    other = _lead(api, lid, "other.twice@example.com")
+    renamed = [{**events[0], "lead": {"id": other["id"]}}]
+    assert [(r["result"], r["lead_id"]) for r in _post(api, renamed)] == \
+        [("duplicate", lead["id"])]
     timeline = api.get(f"/lists/{lid}/leads/{lead['id']}/activity?limit=100").json_body["items"]
     event_ids = [a["data"].get("event_id") for a in timeline
                  if a["type"] in ("email_sent", "email_opened", "call", "replied")]
