@@ -242,7 +242,7 @@ def per_thousand(before: dict[str, Any], after: dict[str, Any], rows: int) -> tu
 
 # --- 3. splitter memory ---------------------------------------------------------------
 _SPLIT_CHILD = """
-import resource, sys
+import sys
 from chalicelib.domain.file_format import FileFormat
 from chalicelib.domain.imports import split_chunks
 from chalicelib.domain.row_reader import iter_rows, split_header
@@ -254,7 +254,10 @@ with open(sys.argv[1], "rb") as stream:
                               region="US", chunk_rows=1000):
         json.dumps(chunk)  # what the splitter serialises for each chunk object
         rows += len(chunk)
-print(rows, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across fork+exec.
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status")
+           if line.startswith("VmHWM:"))
+print(rows, hwm)
 """
 
 
