@@ -43,6 +43,7 @@ from chalicelib.services.analysis_store import AnalysisStore
 from chalicelib.services.export_files import ExportFiles
 from chalicelib.services.exports import ExportStore
 from chalicelib.services.file_source import stored_key
+from chalicelib.services.import_erasure import copy_prefixes
 from chalicelib.services.import_lifecycle import ImportLifecycle
 from chalicelib.services.import_report import ErrorReport
 from chalicelib.services.ports import FileStore, ImportStore
@@ -87,7 +88,8 @@ class PersonFiles:
         self._imports = imports
         self._analyses = analyses
         self._lifecycle = lifecycle
-        self._exports = exports
+        self._export_store = exports
+        self._exports = ExportFiles(exports, files)
 
     def clean_list(self, lst: LeadList, person: HashedPerson) -> FilesOutcome:
         out = FilesOutcome()
@@ -98,7 +100,7 @@ class PersonFiles:
                 out.add(self.clean_import(import_id, person, lst.default_region))
             if after is None:
                 break
-        for export_id in self._exports.exports_of_list(lst.id, _EXPORTS_A_LIST):
+        for export_id in self._export_store.exports_of_list(lst.id, _EXPORTS_A_LIST):
             out.add(self.clean_export(export_id, lst.id, person, lst.default_region))
         return out
 
@@ -111,14 +113,15 @@ class PersonFiles:
         if job.status.active:
             out.pending = 1
             return out
-        if not self._copies_hold(job, person, region):
+        analysis = self._analyses.load(job.id)
+        preview = analysis.get("preview")
+        if not (holds_person(preview, person, region) or self._copies_hold(job, person, region)):
             return out
         if job.status is ImportState.READY:
             self._lifecycle.fail(job.id, *_PERSON_ERASED)
-        for key in self._copy_keys(job.id):
-            self._files.delete(key)
-        analysis = self._analyses.load(job.id)
-        preview = analysis.get("preview")
+        for prefix in copy_prefixes(job.id):
+            for key in list(self._files.keys(prefix)):
+                self._files.delete(key)
         if isinstance(preview, list):
             kept = [entry for entry in preview if not holds_person(entry, person, region)]
             if len(kept) != len(preview):
@@ -126,15 +129,8 @@ class PersonFiles:
         out.copies = 1
         return out
 
-    def _copy_keys(self, import_id: str) -> list[str]:
-        chunks = ChunkMessage.key_for(import_id, 0).rsplit("/", 1)[0] + "/"
-        return [*self._files.keys(f"uploads/{import_id}/"), *self._files.keys(chunks),
-                *([stored_key(import_id)] if self._files.head(stored_key(import_id)) else [])]
-
     def _copies_hold(self, job: ImportJob, person: HashedPerson, region: str) -> bool:
-        preview = self._analyses.load(job.id).get("preview")
-        if holds_person(preview, person, region):
-            return True
+        """Whether the chunks or the analysed copy of the file hold the person."""
         chunks = ChunkMessage.key_for(job.id, 0).rsplit("/", 1)[0] + "/"
         for key in self._files.keys(chunks):
             data = self._files.get_bytes(key)
@@ -177,21 +173,17 @@ class PersonFiles:
     # --- exports --------------------------------------------------------------
     def clean_export(self, export_id: str, list_id: str, person: HashedPerson,
                      region: str) -> FilesOutcome:
-        record = self._exports.get_export(export_id)
+        record = self._export_store.get_export(export_id)
         if record is None:
             return FilesOutcome()
         if record.status == "running":
             return FilesOutcome(pending=1)
-        keys = [*self._files.keys(f"exports/{export_id}/"),
-                *self._files.keys(f"exports/{export_id}.")]
         final = ExportFiles.final_key(export_id, record.format)
-        if record.status != "failed" and (final not in keys or not self._rows_hold(
+        if record.status != "failed" and (self._files.head(final) is None or not self._rows_hold(
                 final, FileFormat(kind=record.format, encoding="utf-8-sig", delimiter=","),
                 person, region)):
             return FilesOutcome()
-        for key in keys:
-            self._files.delete(key)
-        self._exports.delete_export(export_id, list_id)
+        self._exports.erase(export_id, list_id)
         return FilesOutcome(exports=1)
 
     # --- reading a stored file --------------------------------------------------

@@ -98,6 +98,13 @@ class ExportFiles:
         return [*self._files.keys(f"exports/{export_id}/"),
                 *self._files.keys(f"exports/{export_id}.")]
 
+    def erase(self, export_id: str, list_id: str) -> None:
+        """The export's files, then its records (a crash between leaves the records,
+        so the export is found again and the erasure finished)."""
+        for key in self.keys_of(export_id):
+            self._files.delete(key)
+        self._store.delete_export(export_id, list_id)
+
     def put(self, key: str, chunks: Iterable[bytes], fmt: str = "csv") -> int:
         """Stream `chunks` to `key` (multipart: one 8 MiB part in memory); bytes written."""
         size = [0]

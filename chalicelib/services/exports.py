@@ -232,9 +232,7 @@ class ExportService:
         """Erase every export of a deleted list (files, then records); False if time ran out."""
         while ids := self._store.exports_of_list(list_id, 25):
             for export_id in ids:
-                for key in self._writer.keys_of(export_id):
-                    self._files.delete(key)
-                self._store.delete_export(export_id, list_id)
+                self._writer.erase(export_id, list_id)
                 if time.monotonic() > deadline:
                     return False
         return True

@@ -25,10 +25,16 @@ from chalicelib.services.ports import FileStore, ImportStore
 _PAGE = 25
 
 
+def copy_prefixes(import_id: str) -> tuple[str, ...]:
+    """The S3 keys or key prefixes of an import's copies of its rows: the upload, the
+    analysed copy and the chunks (not its analysis nor its error report)."""
+    return (f"uploads/{import_id}/", stored_key(import_id),
+            ChunkMessage.key_for(import_id, 0).rsplit("/", 1)[0] + "/")
+
+
 def object_prefixes(import_id: str) -> tuple[str, ...]:
     """Every S3 key or key prefix an import's files live under."""
-    return (f"uploads/{import_id}/", stored_key(import_id), AnalysisStore.key(import_id),
-            ChunkMessage.key_for(import_id, 0).rsplit("/", 1)[0] + "/",
+    return (*copy_prefixes(import_id), AnalysisStore.key(import_id),
             ErrorReport.part_key(import_id, 0).rsplit("/", 1)[0] + "/")
 
 
