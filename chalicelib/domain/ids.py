@@ -35,6 +35,12 @@ def deterministic_id(prefix: str, key: str, *, now_ms: int) -> str:
     return f"{prefix}_{_b32(now_ms, 10)}{_b32(int.from_bytes(digest, 'big'), 16)}"
 
 
+def is_id(value: str, prefix: str) -> bool:
+    """Whether `value` can be one of our ids of kind `prefix` ("ld", "ls", ...): a
+    cheap check before a read, so a malformed id is a 404, never a key error."""
+    return value.startswith(prefix + "_") and len(value) <= 64
+
+
 def shard_of(key: str, shards: int) -> int:
     """Stable shard number in [0, shards) for a key (a lead id)."""
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()

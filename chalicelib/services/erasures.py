@@ -16,20 +16,20 @@ See docs/suppression.md, "Erasure".
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.erasure import COMPLETED, Erasure
 from chalicelib.domain.errors import FieldError, NotFound, ValidationFailed
-from chalicelib.domain.ids import new_id
+from chalicelib.domain.ids import is_id, new_id
 from chalicelib.domain.job_messages import ErasePersonJob
-from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.people import HashedPerson, parse_person
 from chalicelib.services.erasure_deliveries import PersonDeliveries
 from chalicelib.services.erasure_files import FilesOutcome, PersonFiles
 from chalicelib.services.lead_announcements import LeadAnnouncer
+from chalicelib.services.lists import every_list
 from chalicelib.services.people_ports import ErasureStore
 from chalicelib.services.ports import JobQueue, Repository
 from chalicelib.services.suppressions import PeopleService, SuppressionService
@@ -72,7 +72,7 @@ class ErasureService:
 
     def get(self, workspace: str, erasure_id: str) -> Erasure:
         found = self._store.get(workspace, erasure_id) \
-            if erasure_id.startswith("er_") and len(erasure_id) <= 64 else None
+            if is_id(erasure_id, "er") else None
         if found is None:
             raise NotFound("Erasure not found", details={"erasure_id": erasure_id})
         return found
@@ -134,20 +134,12 @@ class ErasureService:
                         self._announce.deleted(lst, lead.id)
         return deleted, len(lists)
 
-    def _lists(self, workspace: str) -> Iterator[LeadList]:
-        after: str | None = None
-        while True:
-            items, after = self._repo.query_lists(workspace, 100, after)
-            yield from items
-            if after is None:
-                return
-
     def _erase_from_files(self, workspace: str, person: HashedPerson,
                           after_list: str | None,
                           deadline: float | None) -> tuple[FilesOutcome, str | None]:
         """What was removed, and the last list done when time ran out (None: all done)."""
         done = FilesOutcome()
-        for lst in self._lists(workspace):
+        for lst in every_list(self._repo, workspace):
             if after_list is not None and lst.id <= after_list:
                 continue
             done.add(self._person_files.clean_list(lst, person))

@@ -29,7 +29,7 @@ from chalicelib.domain.events import (
     parse_event,
 )
 from chalicelib.domain.follow_ups import FollowUp
-from chalicelib.domain.ids import deterministic_id, new_id
+from chalicelib.domain.ids import deterministic_id, is_id, new_id
 from chalicelib.domain.lead import Lead, parse_lead_fields
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.services.lead_announcements import LeadAnnouncer
@@ -130,9 +130,7 @@ class EventService:
         leads: dict[tuple[str, str], tuple[LeadList, Lead]] = {}
         batch_ids: set[str] = set()
         for index, event in parsed:
-            if event.id in seen and event.type not in SPREAD:
-                # Recorded before: nothing to write. (A resent unsubscribe or bounce
-                # goes on: it spreads again, see _spread.)
+            if event.id in seen:  # recorded before: nothing to write
                 results[index] = EventResult(index, event.id, "duplicate", seen[event.id])
                 continue
             try:
@@ -206,7 +204,7 @@ class EventService:
     def _list(self, workspace: str, list_id: str, cache: _Cache) -> LeadList:
         if list_id not in cache.lists:
             cache.lists[list_id] = self._repo.get_list(workspace, list_id) \
-                if list_id.startswith("ls_") and len(list_id) <= 64 else None
+                if is_id(list_id, "ls") else None
         lst = cache.lists[list_id]
         if lst is None:  # another workspace's list reads as no list at all
             raise _UnknownLead
@@ -215,15 +213,20 @@ class EventService:
     def _prefetch(self, workspace: str, parsed: list[tuple[int, OutreachEvent]],
                   cache: _Cache) -> dict[str, str]:
         """Read together what resolving the events one by one would read one at a
-        time: the markers of events recorded before (event id → lead id, returned),
-        the lists, the identity claims and the leads (BatchGetItem, 100 keys a call).
-        A lead named by id alone keeps its lead-index Query in _resolve."""
-        seen = self._store.events_seen(workspace, [e.id for _, e in parsed]) if parsed else {}
+        time: the markers of events recorded before, the lists, the identity claims
+        and the leads (BatchGetItem, 100 keys a call). Returns event id → lead id of
+        the events recorded before that need nothing more: a resent unsubscribe or
+        bounce is left out, it goes on to spread again (_spread). A lead named by id
+        alone keeps its lead-index Query in _resolve."""
+        markers = self._store.events_seen(workspace, [e.id for _, e in parsed]) \
+            if parsed else {}
+        seen = {e.id: markers[e.id] for _, e in parsed
+                if e.id in markers and e.type not in SPREAD}
         claims: dict[str, set[str]] = {}
         wanted: dict[str, set[str]] = {}
         for _, event in parsed:
             ref = event.lead
-            if (event.id in seen and event.type not in SPREAD) or ref.list_id is None:
+            if event.id in seen or ref.list_id is None:
                 continue
             try:
                 lst = self._list(workspace, ref.list_id, cache)
@@ -241,7 +244,7 @@ class EventService:
             wanted.setdefault(list_id, set()).update(holders.values())
         if self._leads is not None:
             for list_id, named in wanted.items():
-                ids = sorted(i for i in named if i.startswith("ld_") and len(i) <= 64)
+                ids = sorted(i for i in named if is_id(i, "ld"))
                 found = self._leads.get_leads(_known(cache, list_id), ids)
                 cache.leads.update(((list_id, i), found.get(i)) for i in ids)
         return seen
@@ -249,7 +252,7 @@ class EventService:
     def _resolve(self, workspace: str, ref: LeadRef, cache: _Cache) -> tuple[LeadList, Lead]:
         lead_id = ref.lead_id
         if lead_id is not None:
-            if not lead_id.startswith("ld_") or len(lead_id) > 64:
+            if not is_id(lead_id, "ld"):
                 raise _UnknownLead
             list_id = ref.list_id
             if list_id is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +25,15 @@ from chalicelib.domain.lead_list import (
 from chalicelib.services.ports import JobQueue, LeadIndexReader, Repository
 from chalicelib.services.suppressions import SuppressionService
 
+
+def every_list(repo: Repository, workspace: str) -> Iterator[LeadList]:
+    """Each of the workspace's lists, page by page (background jobs' walks)."""
+    after: str | None = None
+    while True:
+        lists, after = repo.query_lists(workspace, 100, after)
+        yield from lists
+        if after is None:
+            return
 
 class ListService:
     def __init__(self, repo: Repository, jobs: JobQueue, *, shards: int,

@@ -18,6 +18,7 @@ from dataclasses import replace
 from chalicelib.domain.cursor import LeadPosition
 from chalicelib.domain.job_messages import IndexPeopleJob
 from chalicelib.domain.lead import Lead
+from chalicelib.services.lists import every_list
 from chalicelib.services.people_ports import PeopleIndex
 from chalicelib.services.ports import JobQueue, Repository
 
@@ -33,14 +34,10 @@ class PeopleBackfill:
     def queue_workspace(self, workspace: str) -> list[str]:
         """One job a list of the workspace; the lists' ids."""
         queued: list[str] = []
-        after: str | None = None
-        while True:
-            lists, after = self._repo.query_lists(workspace, 100, after)
-            for lst in lists:
-                self._jobs.send(IndexPeopleJob(workspace, lst.id).to_body())
-                queued.append(lst.id)
-            if after is None:
-                return queued
+        for lst in every_list(self._repo, workspace):
+            self._jobs.send(IndexPeopleJob(workspace, lst.id).to_body())
+            queued.append(lst.id)
+        return queued
 
     def run(self, job: IndexPeopleJob, *, deadline: float) -> int:
         """Leads indexed; out of time, the rest goes back to the jobs queue."""

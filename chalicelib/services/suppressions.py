@@ -16,7 +16,7 @@ from typing import Any
 from chalicelib.domain.clock import utc_now_iso
 from chalicelib.domain.cursor import decode_cursor, encode_cursor
 from chalicelib.domain.errors import BadRequest, NotFound
-from chalicelib.domain.ids import new_id
+from chalicelib.domain.ids import is_id, new_id
 from chalicelib.domain.lead import Lead
 from chalicelib.domain.lead_list import LeadList
 from chalicelib.domain.people import (
@@ -71,7 +71,7 @@ class SuppressionService:
 
     def get(self, workspace: str, suppression_id: str) -> Suppression:
         entry = self._store.get(workspace, suppression_id) \
-            if suppression_id.startswith("sp_") and len(suppression_id) <= 64 else None
+            if is_id(suppression_id, "sp") else None
         if entry is None:
             raise NotFound("Suppression not found", details={"suppression_id": suppression_id})
         return entry
